@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/**
+ * Parses the environment with the service's schema. A bad or missing variable stops the process
+ * with one line per problem, before anything else starts. This is the only place that reads
+ * process.env.
+ */
+export function loadConfig<T extends z.ZodType>(service: string, schema: T, env: NodeJS.ProcessEnv = process.env): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  process.stderr.write(
+    JSON.stringify({ level: 'fatal', service, msg: 'invalid configuration', problems: lines.map((l) => l.trim()) }) + '\n',
+  );
+  process.stderr.write(`${service}: invalid configuration\n${lines.join('\n')}\n`);
+  process.exit(78); // EX_CONFIG
+}
+
+const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Building blocks every service schema is made of. */
+export const env = {
+  port,
+  bool,
+  url: (def?: string) => (def ? z.url().default(def) : z.url()),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  natsUrl: z.string().min(1).default('nats://127.0.0.1:4222'),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379/0'),
+  postgresUrl: (db: string) =>
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default(`postgres://postgres@127.0.0.1:5432/${db}`),
+  influxUrl: z.url().default('http://127.0.0.1:8086'),
+  durationMs: (def: number) => z.coerce.number().int().positive().default(def),
+};
+
+/** Fields every service has. */
+export const baseConfigShape = {
+  LOG_LEVEL: env.logLevel,
+  NATS_URL: env.natsUrl,
+  /** port for /health/*, /metrics (and the public API on gateway and ingest) */
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  SHUTDOWN_TIMEOUT_MS: env.durationMs(10_000),
+};
+
+export { z };

@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import { authRpc } from './auth.js';
+import { auditRpc, AuditEventSchema } from './audit.js';
+import { registryRpc, AgentStatusChangedSchema, AgentSchema } from './registry.js';
+import { ingestRpc, TelemetryBatchSchema } from './ingest.js';
+import { alertingRpc, AlertEventSchema } from './alerting.js';
+import { notificationRpc } from './notification.js';
+import { healthRpc } from './health.js';
+
+/**
+ * Every request/reply subject with its request and response schema.
+ * Naming: rpc.<owning service>.<resource>.<verb>.v<version>. A breaking change is a new version.
+ */
+export const RPC = {
+  ...authRpc,
+  ...auditRpc,
+  ...registryRpc,
+  ...ingestRpc,
+  ...alertingRpc,
+  ...notificationRpc,
+  ...healthRpc,
+} as const;
+export type RpcMap = typeof RPC;
+export type RpcSubject = keyof RpcMap;
+/** What a caller passes (before defaults are applied). */
+export type RpcRequest<S extends RpcSubject> = z.input<RpcMap[S]['request']>;
+/** What a handler receives (after parsing). */
+export type RpcParsedRequest<S extends RpcSubject> = z.output<RpcMap[S]['request']>;
+export type RpcResponse<S extends RpcSubject> = z.output<RpcMap[S]['response']>;
+export type RpcResponseInput<S extends RpcSubject> = z.input<RpcMap[S]['response']>;
+
+/**
+ * JetStream streams. Event subjects start with `evt.`, never `rpc.`, so that a stream never
+ * captures a request.
+ */
+export const STREAMS = {
+  TELEMETRY: { name: 'AGENTMON_TELEMETRY', subjects: ['evt.ingest.telemetry.>'] },
+  EVENTS: { name: 'AGENTMON_EVENTS', subjects: ['evt.registry.>', 'evt.alerting.>'] },
+  AUDIT: { name: 'AGENTMON_AUDIT', subjects: ['evt.audit.>'] },
+} as const;
+export type StreamKey = keyof typeof STREAMS;
+
+/** Every durable event subject with its stream and payload schema. */
+export const EVENTS = {
+  'evt.ingest.telemetry.batch.v1': { stream: 'TELEMETRY', schema: TelemetryBatchSchema },
+  'evt.registry.agent.status-changed.v1': { stream: 'EVENTS', schema: AgentStatusChangedSchema },
+  'evt.registry.agent.registered.v1': { stream: 'EVENTS', schema: AgentSchema },
+  'evt.alerting.alert.fired.v1': { stream: 'EVENTS', schema: AlertEventSchema },
+  'evt.alerting.alert.resolved.v1': { stream: 'EVENTS', schema: AlertEventSchema },
+  'evt.audit.recorded.v1': { stream: 'AUDIT', schema: AuditEventSchema },
+} as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType }>;
+export type EventMap = typeof EVENTS;
+export type EventSubject = keyof EventMap;
+export type EventPayload<S extends EventSubject> = z.output<EventMap[S]['schema']>;
+export type EventPayloadInput<S extends EventSubject> = z.input<EventMap[S]['schema']>;
+
+/** NATS headers carried on every message. */
+export const HEADERS = {
+  requestId: 'x-request-id',
+} as const;

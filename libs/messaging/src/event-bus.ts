@@ -1,0 +1,223 @@
+import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type PubAck,
+} from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import {
+  EVENTS,
+  HEADERS,
+  STREAMS,
+  validationError,
+  type EventPayload,
+  type EventPayloadInput,
+  type EventSubject,
+  type StreamKey,
+} from '@agentmon/contracts';
+import { currentRequestId, runWithRequestId } from '@agentmon/observability';
+import { decodeJson, encodeJson } from './codec.js';
+
+const NS_PER_MS = 1_000_000;
+
+export interface StreamLimits {
+  maxAgeMs: number;
+  maxBytes: number;
+  replicas?: number;
+}
+export const DEFAULT_STREAM_LIMITS: Record<StreamKey, StreamLimits> = {
+  TELEMETRY: { maxAgeMs: 24 * 3600_000, maxBytes: 2 * 1024 ** 3 },
+  EVENTS: { maxAgeMs: 7 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
+  AUDIT: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
+};
+
+export interface ConsumeOptions<S extends EventSubject> {
+  /** durable consumer name: one per consuming service, shared by its replicas */
+  durable: string;
+  subjects: S[];
+  handler: (payload: EventPayload<S>, meta: { subject: S; deliveryCount: number; msg: JsMsg }) => Promise<void>;
+  maxAckPending?: number;
+  ackWaitMs?: number;
+  /** where a new consumer starts: everything still in the stream, or only new messages */
+  deliverNew?: boolean;
+}
+
+/**
+ * Durable facts over JetStream: typed publish with server acknowledgement and de-duplication id,
+ * and durable consumers with explicit acks and redelivery with backoff on failure.
+ */
+export class EventBus {
+  private stopped = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly subs: Subscription[] = [];
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    private readonly logger: Logger,
+  ) {}
+
+  static async connect(servers: string, name: string, logger: Logger): Promise<EventBus> {
+    const nc = await connect({ servers: servers.split(','), name, maxReconnectAttempts: -1 });
+    const jsm = await jetstreamManager(nc);
+    return new EventBus(nc, jetstream(nc), jsm, logger);
+  }
+
+  /** Creates or updates the streams this service publishes to. Idempotent. */
+  async ensureStreams(keys: StreamKey[], limits: Partial<Record<StreamKey, StreamLimits>> = {}): Promise<void> {
+    for (const key of keys) {
+      const def = STREAMS[key];
+      const l = limits[key] ?? DEFAULT_STREAM_LIMITS[key];
+      const config = {
+        name: def.name,
+        subjects: [...def.subjects],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: l.maxAgeMs * NS_PER_MS,
+        max_bytes: l.maxBytes,
+        num_replicas: l.replicas ?? 1,
+        duplicate_window: 2 * 60_000 * NS_PER_MS,
+      };
+      try {
+        await this.jsm.streams.info(def.name);
+        await this.jsm.streams.update(def.name, config);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        try {
+          await this.jsm.streams.add(config);
+        } catch (addErr) {
+          // another replica created it between our info and add
+          if (!String((addErr as Error).message).includes('already in use')) throw addErr;
+        }
+      }
+    }
+  }
+
+  /** Publishes a durable event; resolves once JetStream has stored it. */
+  async publish<S extends EventSubject>(subject: S, payload: EventPayloadInput<S>, opts: { msgId?: string } = {}): Promise<PubAck> {
+    const parsed = EVENTS[subject].schema.safeParse(payload);
+    if (!parsed.success) throw validationError(parsed.error, '', `event ${subject} breaks its contract`);
+    return this.publishRaw(subject, encodeJson(parsed.data), opts.msgId);
+  }
+
+  /** Publishes bytes already validated and encoded by the caller (the ingest hot path). */
+  async publishRaw(subject: EventSubject, data: Uint8Array, msgId?: string): Promise<PubAck> {
+    const hdrs = natsHeaders();
+    const requestId = currentRequestId();
+    if (requestId) hdrs.set(HEADERS.requestId, requestId);
+    return this.js.publish(subject, data, { headers: hdrs, ...(msgId ? { msgID: msgId } : {}) });
+  }
+
+  /** Ensures a durable consumer and processes its messages until close(). */
+  async consume<S extends EventSubject>(opts: ConsumeOptions<S>): Promise<void> {
+    const streamKey = EVENTS[opts.subjects[0]!].stream as StreamKey;
+    const stream = STREAMS[streamKey].name;
+    const config = {
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: opts.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
+      filter_subjects: [...opts.subjects],
+      max_ack_pending: opts.maxAckPending ?? 1000,
+      ack_wait: (opts.ackWaitMs ?? 30_000) * NS_PER_MS,
+    };
+    try {
+      await this.jsm.consumers.info(stream, opts.durable);
+      const { deliver_policy: _ignored, ...updatable } = config;
+      await this.jsm.consumers.update(stream, opts.durable, updatable);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.jsm.consumers.add(stream, config);
+    }
+    const consumer = await this.js.consumers.get(stream, opts.durable);
+    const loop = (async () => {
+      while (!this.stopped) {
+        try {
+          const messages = await consumer.consume({ max_messages: Math.min(opts.maxAckPending ?? 1000, 256) });
+          for await (const msg of messages) {
+            if (this.stopped) break;
+            await this.handle(msg, opts);
+          }
+        } catch (err) {
+          if (this.stopped) break;
+          this.logger.warn({ err, durable: opts.durable }, 'consumer loop interrupted; resuming');
+          await sleep(1000);
+        }
+      }
+    })();
+    this.loops.push(loop);
+  }
+
+  private async handle<S extends EventSubject>(msg: JsMsg, opts: ConsumeOptions<S>): Promise<void> {
+    const subject = msg.subject as S;
+    const requestId = msg.headers?.get(HEADERS.requestId) || undefined;
+    await runWithRequestId(requestId, async () => {
+      let payload: EventPayload<S>;
+      try {
+        const parsed = EVENTS[subject].schema.safeParse(decodeJson(msg.data));
+        if (!parsed.success) throw validationError(parsed.error);
+        payload = parsed.data as EventPayload<S>;
+      } catch (err) {
+        // A message that can never be valid is terminated, not redelivered forever.
+        this.logger.error({ err, subject, seq: msg.seq }, 'event breaks its contract; terminated');
+        msg.term();
+        return;
+      }
+      try {
+        await opts.handler(payload, { subject, deliveryCount: msg.info.deliveryCount, msg });
+        msg.ack();
+      } catch (err) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(msg.info.deliveryCount, 6));
+        this.logger.warn({ err, subject, seq: msg.seq, delivery: msg.info.deliveryCount, retry_in_ms: delay }, 'event handler failed; will retry');
+        msg.nak(delay);
+      }
+    });
+  }
+
+  /**
+   * A non-durable subscription to event subjects, for live fan-out where only new events matter
+   * (every gateway replica gets every event).
+   */
+  subscribeLive<S extends EventSubject>(subjects: S[], handler: (payload: EventPayload<S>, subject: S) => void): void {
+    for (const subject of subjects) {
+      const sub = this.nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            const parsed = EVENTS[subject].schema.safeParse(decodeJson(msg.data));
+            if (parsed.success) handler(parsed.data as EventPayload<S>, subject);
+          } catch (e) {
+            this.logger.warn({ err: e, subject }, 'live event dropped');
+          }
+        },
+      });
+      this.subs.push(sub);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.subs) s.unsubscribe();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
+    await Promise.race([Promise.allSettled(this.loops), sleep(3000)]);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || e?.code === '404' || e?.code === 404 || /not found/i.test(e?.message ?? '');
+}
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}

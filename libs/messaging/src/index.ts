@@ -1,0 +1,4 @@
+export * from './codec.js';
+export * from './rpc-client.js';
+export * from './rpc-handler.js';
+export * from './event-bus.js';

@@ -1,0 +1,73 @@
+import { Client } from 'pg';
+import { AppError } from '@agentmon/contracts';
+import { DataSource, type DataSourceOptions, type MigrationInterface, type EntitySchema } from 'typeorm';
+
+/** Creates the service's database when it does not exist yet (needs CREATEDB on the server). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name ${name} must be letters, digits and _`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name}"`);
+      } catch (err) {
+        // another replica created it at the same moment
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ServiceDataSourceOptions {
+  url: string;
+  entities: (Function | EntitySchema)[];
+  migrations: (new () => MigrationInterface)[];
+  /** a name for the connection, shown in pg_stat_activity */
+  applicationName: string;
+  poolSize?: number;
+  ssl?: DataSourceOptions extends { ssl?: infer S } ? S : unknown;
+}
+
+/**
+ * The service's own PostgreSQL: created if missing, migrated with its versioned migrations
+ * (never synchronize), each migration in its own transaction.
+ */
+export async function openDataSource(opts: ServiceDataSourceOptions): Promise<DataSource> {
+  await ensureDatabase(opts.url);
+  const ds = new DataSource({
+    type: 'postgres',
+    url: opts.url,
+    entities: opts.entities,
+    migrations: opts.migrations,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    applicationName: opts.applicationName,
+    extra: { max: opts.poolSize ?? 10 },
+  } as DataSourceOptions);
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}
+
+/** Opaque keyset cursors: base64url of the last row's sort key. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+export function decodeCursor<T>(cursor: string | undefined): T | undefined {
+  if (!cursor) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString()) as T;
+  } catch {
+    throw new AppError('bad_request', 'cursor is not valid', [{ path: 'cursor', reason: 'not a cursor this endpoint returned' }]);
+  }
+}
