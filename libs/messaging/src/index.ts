@@ -2,3 +2,4 @@ export * from './codec.js';
 export * from './rpc-client.js';
 export * from './rpc-handler.js';
 export * from './event-bus.js';
+export * from './messaging.module.js';

@@ -71,3 +71,8 @@ export function decodeCursor<T>(cursor: string | undefined): T | undefined {
     throw new AppError('bad_request', 'cursor is not valid', [{ path: 'cursor', reason: 'not a cursor this endpoint returned' }]);
   }
 }
+
+/** Readiness check for a TypeORM data source. */
+export function postgresCheck(ds: DataSource): { name: string; check: () => Promise<void> } {
+  return { name: 'postgres', check: async () => void (await ds.query('SELECT 1')) };
+}
