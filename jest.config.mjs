@@ -26,6 +26,8 @@ const common = {
 };
 
 export default {
+  // Integration, end-to-end and browser tests wait on real servers; a unit test never comes close.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services}/*/src/**/*.spec.ts'] },
     {

@@ -89,16 +89,25 @@ export const AlertEventSchema = z.object({
 });
 export type AlertEvent = z.infer<typeof AlertEventSchema>;
 
+/**
+ * Open alerts: `firing` and `pending` ones (a pending alert is a condition that holds but not yet for
+ * the rule's `for`), ordered by severity (critical first), then by started_at (newest first).
+ */
 export const AlertActiveQuerySchema = z.object({
   severity: SeveritySchema.optional(),
   agent_id: AgentIdSchema.optional(),
+  /** agents that were members of this group when the alert started */
   group_id: z.string().optional(),
 });
+/** Alert history, newest started_at first, keyset-paged. `from`/`to` bound started_at. */
 export const AlertListQuerySchema = PageQuerySchema.extend({
   status: AlertStatusSchema.optional(),
   /** epoch ms */
   from: z.number().int().optional(),
   to: z.number().int().optional(),
+  severity: SeveritySchema.optional(),
+  agent_id: AgentIdSchema.optional(),
+  rule_id: z.string().optional(),
 });
 
 export const alertingRpc = {

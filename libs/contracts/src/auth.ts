@@ -17,6 +17,25 @@ export const RefreshRequestSchema = z.object({ refresh_token: z.string().min(1).
 /** What the gateway adds to every auth command: where the request came from. */
 const ClientInfo = { ip: z.string().optional(), user_agent: z.string().optional() };
 
+/**
+ * The claims of an access token: an RS256 JWT whose header `kid` names a key of the JWKS
+ * (`rpc.auth.jwks.v1`), issued by auth, verified by the gateway. Refresh tokens are opaque, not JWTs.
+ */
+export const AccessTokenClaimsSchema = z.object({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  /** user id */
+  sub: z.string().min(1),
+  username: z.string().min(1),
+  role: RoleSchema,
+  /** session id: checked with `rpc.auth.session.check.v1` so that logout takes effect before expiry */
+  sid: z.string().min(1),
+  jti: z.string().optional(),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+export type AccessTokenClaims = z.infer<typeof AccessTokenClaimsSchema>;
+
 export const JwkSchema = z.object({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.string().optional() }).catchall(z.unknown());
 export const JwksSchema = z.object({ keys: z.array(JwkSchema) });
 

@@ -73,6 +73,11 @@ export const registryRpc = {
     request: z.object({ principal: PrincipalSchema, id: AgentIdSchema, config: z.record(z.string(), z.unknown()) }),
     response: AgentConfigSchema,
   },
+  /** Agents by status, for the dashboard overview. */
+  'rpc.registry.agent.counts.v1': {
+    request: z.object({}),
+    response: z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int(), degraded: z.number().int() }),
+  },
   /** A heartbeat without points (ingest port). */
   'rpc.registry.agent.heartbeat.v1': { request: HeartbeatSchema.extend({ agent_id: AgentIdSchema }), response: AgentSchema },
 } as const;

@@ -124,7 +124,9 @@ export class EventBus {
       durable_name: opts.durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: opts.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
-      filter_subjects: [...opts.subjects],
+      // One filter subject (NATS 2.9 has no filter_subjects): the subject itself, or the common
+      // prefix of several with a wildcard; messages of other subjects under it are skipped.
+      filter_subject: filterFor(opts.subjects),
       max_ack_pending: opts.maxAckPending ?? 1000,
       ack_wait: (opts.ackWaitMs ?? 30_000) * NS_PER_MS,
     };
@@ -157,6 +159,10 @@ export class EventBus {
 
   private async handle<S extends EventSubject>(msg: JsMsg, opts: ConsumeOptions<S>): Promise<void> {
     const subject = msg.subject as S;
+    if (!opts.subjects.includes(subject)) {
+      msg.ack();
+      return;
+    }
     const requestId = msg.headers?.get(HEADERS.requestId) || undefined;
     await runWithRequestId(requestId, async () => {
       let payload: EventPayload<S>;
@@ -212,6 +218,15 @@ export class EventBus {
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
     await Promise.race([Promise.allSettled(this.loops), sleep(3000)]);
   }
+}
+
+export function filterFor(subjects: readonly string[]): string {
+  if (subjects.length === 1) return subjects[0]!;
+  const split = subjects.map((s) => s.split('.'));
+  const common: string[] = [];
+  for (let i = 0; split.every((t) => i < t.length - 1 && t[i] === split[0]![i]); i++) common.push(split[0]![i]!);
+  if (common.length === 0) throw new Error(`subjects ${subjects.join(', ')} share no prefix for one consumer`);
+  return `${common.join('.')}.>`;
 }
 
 function isNotFound(err: unknown): boolean {

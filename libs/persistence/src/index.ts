@@ -26,6 +26,8 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+const MIGRATION_LOCK_KEY = 7_246_388_411; // any constant; one lock per database
+
 export interface ServiceDataSourceOptions {
   url: string;
   entities: (Function | EntitySchema)[];
@@ -55,7 +57,16 @@ export async function openDataSource(opts: ServiceDataSourceOptions): Promise<Da
     extra: { max: opts.poolSize ?? 10 },
   } as DataSourceOptions);
   await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  // Replicas starting together take turns: the first migrates, the others find nothing to do.
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
   return ds;
 }
 

@@ -22,11 +22,12 @@ export class AppModule {
       imports: [
         ConfigHolder.forRoot(config, logger),
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS }),
+          // openDataSource retries nothing: a broken database or migration stops the start at once.
+          useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, retryAttempts: 0 }),
           dataSourceFactory: async () =>
             openDataSource({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-registry' }),
         }),
-        MessagingModule.forRoot({ service: 'registry', natsUrl: config.NATS_URL, logger, streams: ['EVENTS'] }),
+        MessagingModule.forRoot({ service: 'registry', natsUrl: config.NATS_URL, logger, streams: ['EVENTS', 'AUDIT', 'TELEMETRY'] }),
         HealthModule.forRoot({
           info: { name: 'registry', version: SERVICE_VERSION },
           registry: createMetricsRegistry('registry'),
