@@ -7,6 +7,7 @@ import {
   jetstream,
   jetstreamManager,
   type JetStreamClient,
+  type ConsumerMessages,
   type JetStreamManager,
   type JsMsg,
   type PubAck,
@@ -57,6 +58,8 @@ export class EventBus {
   private stopped = false;
   private readonly loops: Promise<void>[] = [];
   private readonly subs: Subscription[] = [];
+  /** the limits last given to ensureStreams, reused when a missing stream is re-created */
+  private streamLimits: Partial<Record<StreamKey, StreamLimits>> = {};
 
   private constructor(
     readonly nc: NatsConnection,
@@ -73,6 +76,7 @@ export class EventBus {
 
   /** Creates or updates the streams this service publishes to. Idempotent. */
   async ensureStreams(keys: StreamKey[], limits: Partial<Record<StreamKey, StreamLimits>> = {}): Promise<void> {
+    this.streamLimits = { ...this.streamLimits, ...limits };
     for (const key of keys) {
       const def = STREAMS[key];
       const l = limits[key] ?? DEFAULT_STREAM_LIMITS[key];
@@ -130,19 +134,23 @@ export class EventBus {
       max_ack_pending: opts.maxAckPending ?? 1000,
       ack_wait: (opts.ackWaitMs ?? 30_000) * NS_PER_MS,
     };
-    try {
-      await this.jsm.consumers.info(stream, opts.durable);
-      const { deliver_policy: _ignored, ...updatable } = config;
-      await this.jsm.consumers.update(stream, opts.durable, updatable);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await this.jsm.consumers.add(stream, config);
-    }
+    const ensureConsumer = async () => {
+      try {
+        await this.jsm.consumers.info(stream, opts.durable);
+        const { deliver_policy: _ignored, ...updatable } = config;
+        await this.jsm.consumers.update(stream, opts.durable, updatable);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await this.jsm.consumers.add(stream, config);
+      }
+    };
+    await ensureConsumer();
     const consumer = await this.js.consumers.get(stream, opts.durable);
     const loop = (async () => {
       while (!this.stopped) {
         try {
           const messages = await consumer.consume({ max_messages: Math.min(opts.maxAckPending ?? 1000, 256) });
+          void this.restoreWhenMissing(messages, streamKey, opts.durable, ensureConsumer);
           for await (const msg of messages) {
             if (this.stopped) break;
             await this.handle(msg, opts);
@@ -155,6 +163,35 @@ export class EventBus {
       }
     })();
     this.loops.push(loop);
+  }
+
+  /**
+   * A durable consumer deleted while the service runs (by an operator, a stream re-created, a test
+   * resetting streams) would otherwise wait forever: re-create it, and its stream when that is gone
+   * too, then restart consumption on it.
+   */
+  private async restoreWhenMissing(
+    messages: ConsumerMessages,
+    key: StreamKey,
+    durable: string,
+    ensureConsumer: () => Promise<void>,
+  ): Promise<void> {
+    for await (const status of messages.status()) {
+      if (this.stopped) return;
+      if (status.type !== 'consumer_deleted' && status.type !== 'consumer_not_found' && status.type !== 'stream_not_found') continue;
+      try {
+        await this.jsm.streams.info(STREAMS[key].name).catch(async (err: unknown) => {
+          if (!isNotFound(err)) throw err;
+          await this.ensureStreams([key], this.streamLimits);
+        });
+        await ensureConsumer();
+        this.logger.warn({ durable, cause: status.type }, 'durable consumer was missing; re-created it');
+        messages.stop(); // the consume loop starts again on the restored consumer
+        return;
+      } catch (err) {
+        this.logger.warn({ err, durable, cause: status.type }, 'durable consumer is missing and cannot be re-created yet; will retry');
+      }
+    }
   }
 
   private async handle<S extends EventSubject>(msg: JsMsg, opts: ConsumeOptions<S>): Promise<void> {
@@ -216,7 +253,10 @@ export class EventBus {
     this.stopped = true;
     for (const s of this.subs) s.unsubscribe();
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
-    await Promise.race([Promise.allSettled(this.loops), sleep(3000)]);
+    // wait for in-flight handlers, at most 3 s; the timer must not keep the process alive afterwards
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.loops), new Promise((r) => (timer = setTimeout(r, 3000)))]);
+    clearTimeout(timer);
   }
 }
 

@@ -30,7 +30,7 @@ const MIGRATION_LOCK_KEY = 7_246_388_411; // any constant; one lock per database
 
 export interface ServiceDataSourceOptions {
   url: string;
-  entities: (Function | EntitySchema)[];
+  entities: (EntitySchema | (new (...args: never[]) => unknown))[];
   migrations: (new () => MigrationInterface)[];
   /** a name for the connection, shown in pg_stat_activity */
   applicationName: string;

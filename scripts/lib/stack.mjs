@@ -1,0 +1,122 @@
+// Starts every agentmon service and the dashboard as child processes, waits until each is
+// ready, and stops them all again.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, PROFILES, serviceEnv } from './infra.mjs';
+import { quietEnv, say } from './setup.mjs';
+
+export const SERVICES = ['auth', 'registry', 'ingest', 'alerting', 'notification', 'gateway'];
+
+const COLORS = { auth: 33, registry: 32, ingest: 35, alerting: 31, notification: 34, gateway: 36, web: 37 };
+
+/**
+ * @param {'dev'|'test'} profile
+ * @param {{ secrets: Record<string,string>, extraEnv?: Record<string, Record<string,string>>, logToFiles?: boolean, withWeb?: boolean }} opts
+ */
+export async function startStack(profile, opts) {
+  const envs = serviceEnv(profile);
+  const p = PROFILES[profile];
+  const logDir = path.join(p.dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const children = [];
+  const start = (name, cmd, args, env, cwd = ROOT) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, ...quietEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const file = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+    const tag = `\x1b[${COLORS[name] ?? 37}m${name.padEnd(12)}\x1b[0m| `;
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.pipe(file, { end: false });
+      if (!opts.logToFiles) {
+        let buf = '';
+        stream.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            process.stdout.write(tag + buf.slice(0, i) + '\n');
+            buf = buf.slice(i + 1);
+          }
+        });
+      }
+    }
+    child.on('exit', (code, signal) => {
+      if (!child.stopping) say(`${name} exited (${signal ?? code})${opts.logToFiles ? ` — see ${path.join(logDir, `${name}.log`)}` : ''}`);
+    });
+    children.push({ name, child });
+    return child;
+  };
+
+  const secretsFor = {
+    auth: { AUTH_ENCRYPTION_KEY: opts.secrets.AUTH_ENCRYPTION_KEY, AGENTMON_ADMIN_PASSWORD: opts.secrets.AGENTMON_ADMIN_PASSWORD },
+    notification: { NOTIFICATION_ENCRYPTION_KEY: opts.secrets.NOTIFICATION_ENCRYPTION_KEY, DASHBOARD_URL: `http://localhost:${p.ports.web}` },
+  };
+  for (const svc of SERVICES) {
+    const env = { ...envs[svc], ...(secretsFor[svc] ?? {}), ...(opts.extraEnv?.[svc] ?? {}) };
+    start(svc, process.execPath, [path.join(ROOT, 'services', svc, 'dist', 'main.js')], stringify(env));
+  }
+  if (opts.withWeb !== false) {
+    start('web', process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(p.ports.web), '-H', '127.0.0.1'], stringify({ ...envs.web, ...(opts.extraEnv?.web ?? {}) }), path.join(ROOT, 'web'));
+  }
+
+  const stop = async () => {
+    for (const { child } of children) {
+      child.stopping = true;
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+    await Promise.all(
+      children.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const t = setTimeout(() => {
+              child.kill('SIGKILL');
+              resolve();
+            }, 10_000);
+            child.on('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
+  };
+
+  try {
+    await waitReady(profile, children, opts.withWeb !== false);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop, children };
+}
+
+function stringify(env) {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+async function waitReady(profile, children, withWeb, timeoutMs = 120_000) {
+  const p = PROFILES[profile];
+  const targets = SERVICES.map((s) => [s, `http://127.0.0.1:${p.ports[s]}/health/ready`]);
+  if (withWeb) targets.push(['web', `http://127.0.0.1:${p.ports.web}/login`]);
+  const until = Date.now() + timeoutMs;
+  const pending = new Map(targets);
+  while (pending.size) {
+    for (const { name, child } of children) {
+      if (child.exitCode !== null && pending.has(name)) throw new Error(`${name} stopped while starting (exit ${child.exitCode}); see .agentmon/${profile}/logs/${name}.log`);
+    }
+    for (const [name, url] of [...pending]) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) pending.delete(name);
+      } catch {
+        /* not yet */
+      }
+    }
+    if (!pending.size) break;
+    if (Date.now() > until) throw new Error(`not ready after ${timeoutMs / 1000}s: ${[...pending.keys()].join(', ')}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
