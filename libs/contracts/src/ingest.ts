@@ -27,7 +27,10 @@ export const TelemetryBatchSchema = z.object({
   chunks: z.number().int().positive(),
   received_at: z.number().int(),
   source: z.enum(['json', 'line', 'otlp']),
-  /** what the agent said about itself, for registration (JSON batches only) */
+  /**
+   * The agents of the batch, for registration and heartbeats: what the agent said about itself in a
+   * JSON batch; `{id}` of each agent_id in a line-protocol batch. Every chunk of a batch repeats it.
+   */
   agents: z.array(AgentInfoSchema),
   points: z.array(StoredPointSchema),
 });

@@ -3,7 +3,9 @@ import { NestFactory, HttpAdapterHost } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { INestApplication, DynamicModule, Type } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { PinoNestLogger } from '@agentmon/observability';
+import { METRICS_REGISTRY, PinoNestLogger } from '@agentmon/observability';
+import type { Registry } from 'prom-client';
+import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
 import { setRpcLogger } from '@agentmon/messaging';
 import { AllExceptionsFilter } from './exception.filter.js';
 import { requestIdMiddleware } from './request-id.middleware.js';
@@ -37,6 +39,8 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
   app.use(requestIdMiddleware);
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost), opts.logger));
   app.enableShutdownHooks();
+  const registry = metricsRegistryOf(app);
+  if (registry) app.useGlobalInterceptors(new HttpMetricsInterceptor(registry));
   if (opts.configure) await opts.configure(app);
   if (opts.rpc) {
     app.connectMicroservice<MicroserviceOptions>(
@@ -51,4 +55,12 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
   await app.listen(opts.port, opts.host);
   opts.logger.info({ port: opts.port }, `${opts.service} listening`);
   return app;
+}
+
+function metricsRegistryOf(app: INestApplication): Registry | undefined {
+  try {
+    return app.get<Registry>(METRICS_REGISTRY, { strict: false });
+  } catch {
+    return undefined; // a service without the HealthModule has no registry to fill
+  }
 }

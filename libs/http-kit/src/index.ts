@@ -2,3 +2,4 @@ export * from './exception.filter.js';
 export * from './zod.pipe.js';
 export * from './request-id.middleware.js';
 export * from './bootstrap.js';
+export * from './http-metrics.interceptor.js';
