@@ -44,6 +44,8 @@ export const baseConfigShape = {
   /** port for /health/*, /metrics (and the public API on gateway and ingest) */
   HTTP_HOST: z.string().default('0.0.0.0'),
   SHUTDOWN_TIMEOUT_MS: env.durationMs(10_000),
+  /** run the service's migrations, then exit (the Helm pre-upgrade hook Jobs use this) */
+  MIGRATE_ONLY: bool(false),
 };
 
 export { z };

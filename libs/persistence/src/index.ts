@@ -87,3 +87,14 @@ export function decodeCursor<T>(cursor: string | undefined): T | undefined {
 export function postgresCheck(ds: DataSource): { name: string; check: () => Promise<void> } {
   return { name: 'postgres', check: async () => void (await ds.query('SELECT 1')) };
 }
+
+/** `MIGRATE_ONLY=true`: create the database if needed, apply pending migrations, close. */
+export async function migrateOnly(opts: ServiceDataSourceOptions): Promise<string[]> {
+  const ds = await openDataSource(opts);
+  try {
+    const rows: { name: string }[] = await ds.query('SELECT name FROM schema_migrations ORDER BY id');
+    return rows.map((r) => r.name);
+  } finally {
+    await ds.destroy();
+  }
+}

@@ -1,17 +1,30 @@
 import 'reflect-metadata';
 import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
+import { migrateOnly } from '@agentmon/persistence';
 import { loadAlertingConfig } from './config.js';
 import { AppModule } from './app.module.js';
+import { ENTITIES } from './entities.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 const config = loadAlertingConfig();
 const logger = createLogger('alerting', config.LOG_LEVEL);
-await bootstrapService({
-  service: 'alerting',
-  module: AppModule.forRoot(config, logger),
-  logger,
-  port: config.PORT,
-  host: config.HTTP_HOST,
-  natsUrl: config.NATS_URL,
-  rpc: true,
-});
+try {
+  if (config.MIGRATE_ONLY) {
+    const applied = await migrateOnly({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-alerting-migrate' });
+    logger.info({ applied }, 'migrations applied');
+    process.exit(0);
+  }
+  await bootstrapService({
+    service: 'alerting',
+    module: AppModule.forRoot(config, logger),
+    logger,
+    port: config.PORT,
+    host: config.HTTP_HOST,
+    natsUrl: config.NATS_URL,
+    rpc: true,
+  });
+} catch (err) {
+  logger.fatal({ err }, `alerting failed to start: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,17 +1,30 @@
 import 'reflect-metadata';
 import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
+import { migrateOnly } from '@agentmon/persistence';
 import { loadNotificationConfig } from './config.js';
 import { AppModule } from './app.module.js';
+import { ENTITIES } from './entities.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 const config = loadNotificationConfig();
 const logger = createLogger('notification', config.LOG_LEVEL);
-await bootstrapService({
-  service: 'notification',
-  module: AppModule.forRoot(config, logger),
-  logger,
-  port: config.PORT,
-  host: config.HTTP_HOST,
-  natsUrl: config.NATS_URL,
-  rpc: true,
-});
+try {
+  if (config.MIGRATE_ONLY) {
+    const applied = await migrateOnly({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-notification-migrate' });
+    logger.info({ applied }, 'migrations applied');
+    process.exit(0);
+  }
+  await bootstrapService({
+    service: 'notification',
+    module: AppModule.forRoot(config, logger),
+    logger,
+    port: config.PORT,
+    host: config.HTTP_HOST,
+    natsUrl: config.NATS_URL,
+    rpc: true,
+  });
+} catch (err) {
+  logger.fatal({ err }, `notification failed to start: ${(err as Error).message}`);
+  process.exit(1);
+}
