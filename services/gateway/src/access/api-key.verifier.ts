@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError, type Principal } from '@agentmon/contracts';
+import { RpcClient } from '@agentmon/messaging';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { apiKeyPrincipal } from './permissions.js';
+import { TtlCache } from './ttl-cache.js';
+
+export const API_KEY_PREFIX = 'amk_';
+const API_KEY_SHAPE = /^amk_[A-Za-z0-9_-]{16,256}$/;
+
+/**
+ * Resolves `amk_` keys through auth. Answers (also "not valid") are cached for API_KEY_CACHE_MS,
+ * keyed by the key's SHA-256 so the cache holds no usable secret; the cache is bounded.
+ */
+@Injectable()
+export class ApiKeyVerifier {
+  private readonly cache: TtlCache<string, Principal | null>;
+
+  constructor(
+    @Inject(RpcClient) private readonly rpc: RpcClient,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.cache = new TtlCache(config.API_KEY_CACHE_MS, config.API_KEY_CACHE_MAX);
+  }
+
+  async verify(key: string, ip?: string): Promise<Principal> {
+    if (!API_KEY_SHAPE.test(key)) throw new AppError('unauthorized', 'API key is not valid');
+    const hash = createHash('sha256').update(key).digest('hex');
+    const cached = this.cache.get(hash);
+    if (cached === null) throw new AppError('unauthorized', 'API key is not valid');
+    if (cached) return apiKeyPrincipal(cached, ip);
+    try {
+      const verified = await this.rpc.request('rpc.auth.api-key.verify.v1', { key, ...(ip ? { ip } : {}) });
+      this.cache.set(hash, verified);
+      return apiKeyPrincipal(verified, ip);
+    } catch (err) {
+      if (err instanceof AppError && err.statusCode === 401) {
+        this.cache.set(hash, null);
+        throw new AppError('unauthorized', 'API key is not valid');
+      }
+      throw err;
+    }
+  }
+}
