@@ -1,0 +1,136 @@
+/**
+ * The InfluxDB v1 HTTP API (`/ping`, `/query` with InfluxQL, `/write` with line protocol), served by
+ * InfluxDB 1.x and by the v1 compatibility endpoints of 2.x and 3.x. Node's fetch, no client library.
+ */
+
+export interface InfluxClientOptions {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** per request */
+  timeoutMs?: number;
+}
+
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values?: unknown[][];
+}
+export interface InfluxStatementResult {
+  statement_id: number;
+  series?: InfluxSeries[];
+  error?: string;
+}
+
+/** An answer of InfluxDB other than success; `retryable` tells whether trying again later can help. */
+export class InfluxError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'InfluxError';
+  }
+}
+
+export class InfluxClient {
+  private readonly base: string;
+  private readonly authHeader: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(readonly opts: InfluxClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.authHeader =
+      opts.username || opts.password
+        ? { authorization: `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password ?? ''}`).toString('base64')}` }
+        : {};
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  get database(): string {
+    return this.opts.database;
+  }
+
+  async ping(): Promise<void> {
+    const res = await this.fetch('/ping', { method: 'GET' });
+    await res.arrayBuffer();
+    if (res.status !== 204 && res.status !== 200) throw new InfluxError(`InfluxDB /ping answered ${res.status}`, res.status, true);
+  }
+
+  /**
+   * Runs InfluxQL statements (separated by `;`) and returns one result per statement. A statement
+   * that failed throws, with InfluxDB's message.
+   */
+  async query(q: string, opts: { db?: string; epoch?: 'ms'; timeoutMs?: number } = {}): Promise<InfluxStatementResult[]> {
+    const form = new URLSearchParams({ q });
+    if (opts.db) form.set('db', opts.db);
+    if (opts.epoch) form.set('epoch', opts.epoch);
+    const res = await this.fetch(
+      '/query',
+      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() },
+      opts.timeoutMs,
+    );
+    const text = await res.text();
+    let body: { results?: InfluxStatementResult[]; error?: string };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new InfluxError(`InfluxDB /query answered ${res.status} with a body that is not JSON`, res.status, res.status >= 500);
+    }
+    if (!res.ok || body.error) {
+      throw new InfluxError(`InfluxDB query failed (${res.status}): ${body.error ?? text.slice(0, 200)}`, res.status, res.status >= 500);
+    }
+    const results = body.results ?? [];
+    const failed = results.find((r) => r.error);
+    if (failed) throw new InfluxError(`InfluxDB query failed: ${failed.error}`, res.status, false);
+    return results;
+  }
+
+  /** Writes line protocol (timestamps in ms) into a retention policy; resolves on 204 only. */
+  async write(body: string, rp: string): Promise<void> {
+    const params = new URLSearchParams({ db: this.opts.database, rp, precision: 'ms' });
+    const res = await this.fetch(`/write?${params.toString()}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body,
+    });
+    if (res.status === 204) {
+      await res.arrayBuffer();
+      return;
+    }
+    const text = (await res.text()).slice(0, 500);
+    // 400 is a refusal of (part of) the data that a retry cannot change: type conflicts, points
+    // outside the retention policy; InfluxDB has written the rest ("partial write").
+    const permanent = res.status === 400 && /partial write|field type conflict|unable to parse|beyond retention/.test(text);
+    throw new InfluxError(`InfluxDB write answered ${res.status}: ${text}`, res.status, !permanent);
+  }
+
+  private async fetch(path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+    try {
+      return await fetch(`${this.base}${path}`, {
+        ...init,
+        headers: { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const reason = (err as { cause?: { code?: string }; name?: string }).cause?.code ?? (err as Error).name;
+      throw new InfluxError(`InfluxDB at ${this.base} is unreachable (${reason})`, null, true);
+    }
+  }
+}
+
+/** The rows of the first series of a result as objects keyed by column. */
+export function rows(result: InfluxStatementResult | undefined): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const s of result?.series ?? []) {
+    for (const v of s.values ?? []) {
+      const row: Record<string, unknown> = Object.create(null);
+      s.columns.forEach((c, i) => (row[c] = v[i]));
+      out.push(row);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+import { InfluxClient } from './influx.client.js';
+import { InfluxSchemaService } from './influx-schema.service.js';
+import { InfluxWriterService } from './influx-writer.service.js';
+
+/** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
+@Module({
+  providers: [
+    {
+      provide: InfluxClient,
+      inject: [INGEST_CONFIG],
+      useFactory: (config: IngestConfig) =>
+        new InfluxClient({
+          url: config.INFLUX_URL,
+          database: config.INFLUX_DATABASE,
+          ...(config.INFLUX_USERNAME ? { username: config.INFLUX_USERNAME } : {}),
+          ...(config.INFLUX_PASSWORD ? { password: config.INFLUX_PASSWORD } : {}),
+        }),
+    },
+    InfluxSchemaService,
+    InfluxWriterService,
+  ],
+  exports: [InfluxClient, InfluxSchemaService],
+})
+export class InfluxModule {}

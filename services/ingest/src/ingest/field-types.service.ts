@@ -1,0 +1,114 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+import { InfluxClient } from '../influx/influx.client.js';
+import { quoteIdent } from '../influx/influxql.js';
+import { LOGGER } from '../logger.token.js';
+import { Details, KIND_NAME, type PreparedBatch } from './point-rules.js';
+
+type Kind = 'number' | 'boolean' | 'string';
+const KIND_OF_INFLUX: Record<string, Kind> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
+/** how long what InfluxDB said about a measurement is trusted */
+const TTL_MS = 5 * 60_000;
+/** how long a measurement stays unchecked after InfluxDB could not be asked */
+const UNKNOWN_TTL_MS = 10_000;
+/** the hot path waits this long at most for InfluxDB */
+const LOOKUP_TIMEOUT_MS = 1000;
+const MAX_MEASUREMENTS = 10_000;
+
+interface Entry {
+  /** null: InfluxDB could not be asked; the measurement is not checked until `expires` */
+  fields: Map<string, Set<Kind>> | null;
+  expires: number;
+}
+
+/**
+ * InfluxDB keeps one type per field (per shard) and refuses a point that disagrees, after the batch
+ * was acknowledged. To refuse such a point at the edge instead, the accept path compares each field
+ * with the types InfluxDB already holds for the measurement (SHOW FIELD KEYS, cached per replica and
+ * updated by every accepted batch). When InfluxDB cannot answer within a second the batch is taken
+ * unchecked: accepting must not depend on InfluxDB.
+ */
+@Injectable()
+export class FieldTypesService {
+  private readonly cache = new Map<string, Entry>();
+
+  constructor(
+    @Inject(InfluxClient) private readonly influx: InfluxClient,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Problems of the batch's points with stored field types, or null. */
+  async conflicts(batch: PreparedBatch, label: (index: number) => string, what: string): Promise<{ details: Details; what: string } | null> {
+    const now = Date.now();
+    const byMeasurement = new Map<string, Set<string>>();
+    for (const p of batch.points) {
+      let fields = byMeasurement.get(p.measurement);
+      if (!fields) byMeasurement.set(p.measurement, (fields = new Set()));
+      for (const f in p.fields) fields.add(f);
+    }
+    const stale = [...byMeasurement].filter(([m, fields]) => {
+      const e = this.cache.get(m);
+      if (!e || e.expires <= now) return true;
+      // a field this replica has not seen may have been written by another one since
+      return e.fields !== null && [...fields].some((f) => !e.fields!.has(f));
+    });
+    await Promise.all(stale.map(([m]) => this.load(m)));
+
+    const details = new Details();
+    batch.points.forEach((p, i) => {
+      const known = this.cache.get(p.measurement)?.fields;
+      if (!known) return;
+      for (const f in p.fields) {
+        const kinds = known.get(f);
+        const kind = typeof p.fields[f] as Kind;
+        if (kinds && !kinds.has(kind)) {
+          const stored = [...kinds].map((k) => KIND_NAME[k]).join(' or ');
+          details.add(i, `${label(i)}.fields.${f}`, `is ${KIND_NAME[kind]} but ${p.measurement}.${f} already holds ${stored}`);
+        }
+      }
+    });
+    return details.empty ? null : { details, what };
+  }
+
+  /** Records the types of an accepted batch, so the next batch is checked against them at once. */
+  remember(batch: PreparedBatch): void {
+    for (const p of batch.points) {
+      const e = this.cache.get(p.measurement);
+      if (!e?.fields) continue;
+      for (const f in p.fields) {
+        let kinds = e.fields.get(f);
+        if (!kinds) e.fields.set(f, (kinds = new Set()));
+        kinds.add(typeof p.fields[f] as Kind);
+      }
+    }
+  }
+
+  private async load(measurement: string): Promise<void> {
+    const db = this.config.INFLUX_DATABASE;
+    let entry: Entry;
+    try {
+      const [res] = await this.influx.query(`SHOW FIELD KEYS ON ${quoteIdent(db)} FROM ${quoteIdent('raw')}.${quoteIdent(measurement)}`, {
+        timeoutMs: LOOKUP_TIMEOUT_MS,
+      });
+      const fields = new Map<string, Set<Kind>>();
+      for (const s of res?.series ?? []) {
+        for (const [key, type] of s.values ?? []) {
+          const kind = KIND_OF_INFLUX[String(type)];
+          if (!kind) continue;
+          let kinds = fields.get(String(key));
+          if (!kinds) fields.set(String(key), (kinds = new Set()));
+          kinds.add(kind);
+        }
+      }
+      entry = { fields, expires: Date.now() + TTL_MS };
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message, measurement }, 'field types unknown; batch taken unchecked');
+      entry = { fields: null, expires: Date.now() + UNKNOWN_TTL_MS };
+    }
+    this.cache.delete(measurement);
+    this.cache.set(measurement, entry);
+    while (this.cache.size > MAX_MEASUREMENTS) this.cache.delete(this.cache.keys().next().value!);
+  }
+}

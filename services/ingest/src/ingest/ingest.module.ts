@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { InfluxModule } from '../influx/influx.module.js';
+import { StatsModule } from '../stats/stats.module.js';
+import { FieldTypesService } from './field-types.service.js';
+import { IngestController } from './ingest.controller.js';
+import { IngestService } from './ingest.service.js';
+
+/** The accept path: agent push in JSON and line protocol, into the TELEMETRY stream. */
+@Module({ imports: [AuthModule, StatsModule, InfluxModule], controllers: [IngestController], providers: [IngestService, FieldTypesService] })
+export class IngestModule {}

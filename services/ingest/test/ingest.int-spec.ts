@@ -1,0 +1,504 @@
+/**
+ * The ingest service in-process against the real NATS/JetStream, Redis and InfluxDB of the test
+ * profile. Auth and registry are other services: a small Nest microservice in this file answers
+ * their NATS subjects (a test double at the NATS boundary, through the same @RpcHandler transport
+ * the real ones use).
+ */
+import 'reflect-metadata';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { Controller, Module, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport } from '@nestjs/microservices';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Redis } from 'ioredis';
+import { AppError, STREAMS, TelemetryBatchSchema, type Agent, type Principal, type RpcParsedRequest, type TelemetryBatch } from '@agentmon/contracts';
+import { RpcClient, RpcHandler } from '@agentmon/messaging';
+import { createLogger } from '@agentmon/observability';
+import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
+import { resetStreams } from '../../../test/support/nats.js';
+import { loadIngestConfig } from '../src/config.js';
+import { startIngest } from '../src/ingest-app.js';
+
+const DB = 'agentmon_int';
+const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
+const KEY_WRITE = 'amk_writeKeyForIngestIntegrationTests_0001';
+const KEY_READ = 'amk_readOnlyKeyForIngestIntegrationTests_01';
+const KEY_ADMIN = 'amk_adminKeyForIngestIntegrationTests_00001';
+const RUN = Date.now().toString(36);
+
+// ---------------------------------------------------------------- test doubles of auth and registry
+const verifyCalls: string[] = [];
+const heartbeats: RpcParsedRequest<'rpc.registry.agent.heartbeat.v1'>[] = [];
+const principal = (id: string, permissions: Principal['permissions']): Principal => ({
+  kind: 'api_key',
+  id,
+  user_id: 'u-1',
+  username: 'ci',
+  role: 'operator',
+  permissions,
+});
+const agentRecord = (id: string, patch: Partial<Agent> = {}): Agent => ({
+  id,
+  name: id,
+  type: null,
+  version: null,
+  host: null,
+  region: null,
+  status: 'online',
+  last_seen: new Date().toISOString(),
+  tags: {},
+  groups: [],
+  config_version: null,
+  created_at: new Date().toISOString(),
+  ...patch,
+});
+
+@Controller()
+class AuthAndRegistryDouble {
+  @RpcHandler('rpc.auth.api-key.verify.v1')
+  async verify(req: RpcParsedRequest<'rpc.auth.api-key.verify.v1'>) {
+    verifyCalls.push(req.key);
+    if (req.key === KEY_WRITE) return principal('key-write', ['ingest:write']);
+    if (req.key === KEY_READ) return principal('key-read', ['read']);
+    if (req.key === KEY_ADMIN) return principal('key-admin', ['admin']);
+    throw new AppError('unauthorized', 'API key is not valid');
+  }
+
+  @RpcHandler('rpc.registry.agent.heartbeat.v1')
+  async heartbeat(req: RpcParsedRequest<'rpc.registry.agent.heartbeat.v1'>) {
+    heartbeats.push(req);
+    if (req.agent_id === 'unknown-agent') throw AppError.notFound('agent', req.agent_id);
+    return agentRecord(req.agent_id, {
+      status: req.status === 'degraded' ? 'degraded' : 'online',
+      version: req.version ?? null,
+      config_version: req.config_version ?? null,
+    });
+  }
+
+  @RpcHandler('rpc.registry.agent.config.get.v1')
+  async config(req: RpcParsedRequest<'rpc.registry.agent.config.get.v1'>) {
+    if (req.id === 'unknown-agent') throw AppError.notFound('agent', req.id);
+    return { version: 3, config: { sample_every: '10s', agent: req.id } };
+  }
+}
+@Module({ controllers: [AuthAndRegistryDouble] })
+class DoublesModule {}
+
+// ---------------------------------------------------------------- InfluxDB behind a switch
+/**
+ * The service reaches the real InfluxDB through this pass-through proxy, so a test can make
+ * InfluxDB unreachable for the service (503, as a restarting InfluxDB or a load balancer answers)
+ * without stopping the shared test server.
+ */
+let influxDown = false;
+function startInfluxSwitch(target: string): Promise<Server> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    if (influxDown) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable (test switch)"}');
+      return;
+    }
+    const fwd = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    fwd.on('error', () => res.writeHead(502).end());
+    req.pipe(fwd);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// ---------------------------------------------------------------- helpers
+async function influxql(q: string): Promise<{ results: { series?: { columns: string[]; values: unknown[][] }[]; error?: string }[] }> {
+  const res = await fetch(`${TEST_INFRA.influxUrl}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ q, db: DB, epoch: 'ms' }).toString(),
+  });
+  return (await res.json()) as never;
+}
+async function countPoints(measurement: string, field: string): Promise<number> {
+  const out = await influxql(`SELECT count("${field}") FROM "${DB}"."raw"."${measurement}"`);
+  return Number(out.results[0]?.series?.[0]?.values[0]?.[1] ?? 0);
+}
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: T = await fn();
+  while (!ok(last)) {
+    if (Date.now() > until) return last;
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}
+function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const raw = typeof body === 'string' || Buffer.isBuffer(body);
+  return fetch(`${BASE}${path}`, {
+    method: 'POST',
+    headers: { ...(raw ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: raw ? (body as string | Buffer) : JSON.stringify(body),
+  });
+}
+const auth = { 'x-api-key': KEY_WRITE };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function streamMessages(jsm: JetStreamManager): Promise<TelemetryBatch[]> {
+  const info = await jsm.streams.info(STREAMS.TELEMETRY.name);
+  const out: TelemetryBatch[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(STREAMS.TELEMETRY.name, { seq }).catch(() => null);
+    if (m) out.push(TelemetryBatchSchema.parse(m.json()));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- set-up
+let app: INestApplication;
+let doubles: INestMicroservice;
+let rpc: RpcClient;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let influxSwitch: Server;
+
+beforeAll(async () => {
+  await influxql(`DROP DATABASE "${DB}"`);
+  await resetStreams(TEST_INFRA.natsUrl);
+  const redis = new Redis(TEST_INFRA.redisUrl);
+  const keys = await redis.keys('agentmon:ingest:rate:*');
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+
+  doubles = await NestFactory.createMicroservice(DoublesModule, {
+    transport: Transport.NATS,
+    options: { servers: [TEST_INFRA.natsUrl], queue: 'ingest-int-doubles' },
+    logger: false,
+  } as never);
+  await doubles.listen();
+
+  influxSwitch = await startInfluxSwitch(TEST_INFRA.influxUrl);
+  const config = loadIngestConfig({
+    PORT: String(INTEGRATION_PORTS.ingest),
+    HTTP_HOST: '127.0.0.1',
+    NATS_URL: TEST_INFRA.natsUrl,
+    REDIS_URL: TEST_INFRA.redisUrl,
+    INFLUX_URL: `http://127.0.0.1:${(influxSwitch.address() as AddressInfo).port}`,
+    INFLUX_DATABASE: DB,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    WRITE_FLUSH_MS: '100',
+  });
+  app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
+  rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-int-test');
+  await rpc.connect();
+  nc = await connect({ servers: TEST_INFRA.natsUrl });
+  jsm = await jetstreamManager(nc);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await doubles?.close();
+  await rpc?.close();
+  await nc?.close();
+  await new Promise((r) => influxSwitch?.close(r));
+});
+
+// ---------------------------------------------------------------- tests
+describe('ingest service', () => {
+  it('migrated InfluxDB: retention policies, continuous queries and the record of applied steps', async () => {
+    const rps = await influxql(`SHOW RETENTION POLICIES ON "${DB}"`);
+    const rows = rps.results[0]!.series![0]!.values.map((v) => [v[0], v[1], v[4]]);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        ['raw', '2160h0m0s', true],
+        ['agg_1m', '8760h0m0s', false],
+        ['agg_1h', '8760h0m0s', false],
+        ['agentmon_meta', '0s', false],
+      ]),
+    );
+    const cqs = await influxql('SHOW CONTINUOUS QUERIES');
+    const ours = cqs.results[0]!.series!.find((s) => (s as unknown as { name: string }).name === DB)!;
+    expect(ours.values.map((v) => v[0]).sort()).toEqual(['cq_agg_1h', 'cq_agg_1m']);
+    expect(String(ours.values.find((v) => v[0] === 'cq_agg_1m')![1])).toContain('SELECT mean(*), min(*), max(*), count(*) INTO agentmon_int.agg_1m.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1m), *');
+    const steps = await influxql(`SELECT "applied", "step" FROM "${DB}"."agentmon_meta"."schema_migrations"`);
+    expect(steps.results[0]!.series![0]!.values.map((v) => v[2])).toEqual(['0001-retention-policies', '0002-continuous-queries']);
+  });
+
+  it('accepts a JSON batch with 202 after JetStream stored it, and the points become queryable', async () => {
+    const agentId = `agent-json-${RUN}`;
+    const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
+    const agent = { id: agentId, name: 'Planner 7', type: 'llm-agent', version: '1.4.2', host: 'node-3', region: 'eu-west-1', tags: { env: 'prod', team: 'search' } };
+    const res = await post(
+      '/api/v2/ingest',
+      {
+        agent,
+        points: [
+          { measurement: 'agent_metrics', fields: { cpu_usage: 45.2, memory_usage: 67.3 }, tags: { core: 'all' }, time: new Date(t0).toISOString() },
+          { measurement: 'agent_metrics', fields: { cpu_usage: 50, memory_usage: 70.5, state: 'busy', healthy: true }, tags: { core: 'all' }, time: t0 + 5000 },
+          { measurement: 'agent_metrics', fields: { cpu_usage: 55.5, memory_usage: 71 }, tags: { core: 'all' }, time: t0 + 10_000 },
+        ],
+      },
+      { authorization: `Bearer ${KEY_WRITE}`, 'x-request-id': `req-${RUN}` },
+    );
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-request-id')).toBe(`req-${RUN}`);
+    expect(await res.json()).toEqual({ accepted: 3 });
+
+    // the stream holds the batch, with the agent for the registry
+    const batch = (await streamMessages(jsm)).find((b) => b.agents[0]?.id === agentId)!;
+    expect(batch).toMatchObject({ chunk: 0, chunks: 1, source: 'json', agents: [agent] });
+    expect(batch.points).toHaveLength(3);
+    expect(batch.points[0]).toEqual({ agent_id: agentId, measurement: 'agent_metrics', tags: { core: 'all' }, fields: { cpu_usage: 45.2, memory_usage: 67.3 }, time: t0 });
+
+    const query = { agent_id: agentId, measurement: 'agent_metrics', from: t0, to: t0 + 15_000, interval: '5s' };
+    const result = await eventually(
+      () => rpc.request('rpc.ingest.metrics.historical.v1', query),
+      (r) => r.series.some((s) => s.points.some(([, v]) => v !== null)),
+    );
+    expect(result).toEqual({
+      agent_id: agentId,
+      measurement: 'agent_metrics',
+      interval: '5s',
+      // every numeric field by default; strings and booleans cannot be averaged
+      series: [
+        { field: 'cpu_usage', points: [[iso(t0), 45.2], [iso(t0 + 5000), 50], [iso(t0 + 10_000), 55.5]] },
+        { field: 'memory_usage', points: [[iso(t0), 67.3], [iso(t0 + 5000), 70.5], [iso(t0 + 10_000), 71]] },
+      ],
+    });
+
+    // chosen resolution and named fields
+    const chosen = await rpc.request('rpc.ingest.metrics.historical.v1', { agent_id: agentId, measurement: 'agent_metrics', fields: ['memory_usage'], from: t0 + 15_000 - 3_600_000, to: t0 + 15_000 });
+    expect(chosen.interval).toBe('5s');
+    expect(chosen.series.map((s) => s.field)).toEqual(['memory_usage']);
+    expect(chosen.series[0]!.points.length).toBeLessThanOrEqual(1000);
+    expect(chosen.series[0]!.points.filter(([, v]) => v !== null).map(([, v]) => v)).toEqual([67.3, 70.5, 71]);
+
+    // a field that is not a number is refused by name
+    await expect(rpc.request('rpc.ingest.metrics.historical.v1', { ...query, fields: ['state'] })).rejects.toMatchObject({ statusCode: 400 });
+  });
+
+  it('refuses a batch with invalid points whole: 400 naming each bad point, nothing stored', async () => {
+    const before = (await jsm.streams.info(STREAMS.TELEMETRY.name)).state.messages;
+    const measurement = `refused_${RUN}`;
+    const res = await post(
+      '/api/v2/ingest',
+      {
+        agent: { id: `agent-bad-${RUN}` },
+        points: [
+          { measurement, fields: { cpu_usage: 1 } },
+          { measurement, fields: { cpu_usage: 'x', ok: { nested: true } } },
+          { measurement, fields: { cpu_usage: 2 }, time: Date.now() + 3_600_000 },
+          { measurement, fields: { cpu_usage: [1] } },
+        ],
+      },
+      auth,
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { statusCode: number; error: string; message: string; details: { path: string; reason: string }[]; request_id: string };
+    expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request', request_id: expect.any(String) });
+    expect(body.details.map((d) => d.path).sort()).toEqual(['points[1].fields.ok', 'points[2].time', 'points[3].fields.cpu_usage']);
+    expect(body.details.find((d) => d.path === 'points[2].time')!.reason).toBe('is more than 10 minutes in the future');
+    expect(body.message).toMatch(/3 invalid points; nothing was stored/);
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await jsm.streams.info(STREAMS.TELEMETRY.name)).state.messages).toBe(before);
+    expect(await countPoints(measurement, 'cpu_usage')).toBe(0);
+  });
+
+  it('answers 401 without a valid key and 403 without ingest:write', async () => {
+    const batch = { agent: { id: 'a' }, points: [{ measurement: 'm', fields: { v: 1 } }] };
+    const none = await post('/api/v2/ingest', batch);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    expect((await post('/api/v2/ingest', batch, { authorization: 'Bearer amk_notAKeyThatAuthKnows_123456' })).status).toBe(401);
+    expect((await post('/api/v2/ingest', batch, { authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig' })).status).toBe(401);
+    const readOnly = await post('/api/v2/ingest', batch, { 'x-api-key': KEY_READ });
+    expect(readOnly.status).toBe(403);
+    expect(await readOnly.json()).toMatchObject({ statusCode: 403, message: 'this API key lacks the ingest:write permission' });
+    expect((await post('/api/v2/ingest', batch, { authorization: `Token ${KEY_ADMIN}` })).status).toBe(202);
+  });
+
+  it('remembers verified keys: auth is asked once per key, not once per request', async () => {
+    const key = KEY_WRITE;
+    const batch = { agent: { id: `agent-cache-${RUN}` }, points: [] };
+    const asked = () => verifyCalls.filter((k) => k === key).length;
+    await post('/api/v2/ingest', batch, { 'x-api-key': key });
+    const after = asked();
+    for (let i = 0; i < 5; i++) expect((await post('/api/v2/ingest', batch, { 'x-api-key': key })).status).toBe(202);
+    expect(asked()).toBe(after);
+  });
+
+  it('answers 413 in JSON for a body over 10 MiB', async () => {
+    const big = JSON.stringify({ agent: { id: 'a' }, points: [{ measurement: 'm', fields: { s: 'x'.repeat(10 * 1024 * 1024 + 10) } }] });
+    const res = await post('/api/v2/ingest', big, { ...auth, 'content-type': 'application/json' });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+  });
+
+  it('answers bodies it cannot read with JSON errors: bad JSON 400, unknown encoding 415, zip bomb 413', async () => {
+    const badJson = await post('/api/v2/ingest', '{"agent": {', { ...auth, 'content-type': 'application/json' });
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/not valid JSON/) });
+    const text = await post('/api/v2/ingest', 'm,agent_id=a v=1', { ...auth, 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    const brotli = await post('/api/v2/write', 'm,agent_id=a v=1', { ...auth, 'content-encoding': 'br' });
+    expect(brotli.status).toBe(415);
+    expect(await brotli.json()).toMatchObject({ statusCode: 415, message: expect.stringContaining('Content-Encoding br') });
+    const bomb = gzipSync(Buffer.alloc(11 * 1024 * 1024, 'a'));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const exploded = await post('/api/v2/write', bomb, { ...auth, 'content-encoding': 'gzip' });
+    expect(exploded.status).toBe(413);
+    expect(await exploded.json()).toMatchObject({ statusCode: 413 });
+    const garbage = await post('/api/v2/write', Buffer.from('not gzip at all'), { ...auth, 'content-encoding': 'gzip' });
+    expect(garbage.status).toBe(400);
+  });
+
+  it('splits a batch larger than a NATS message into chunks and stores every point', async () => {
+    const agentId = `agent-big-${RUN}`;
+    const measurement = `bulk_${RUN}`;
+    const t0 = Date.now() - 30 * 60_000;
+    const n = 20_000;
+    const points = Array.from({ length: n }, (_, i) => ({ measurement, fields: { v: i, note: `point ${i} ${'p'.repeat(100)}` }, tags: { shard: String(i % 10) }, time: t0 + i }));
+    const body = JSON.stringify({ agent: { id: agentId }, points });
+    expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+    const res = await post('/api/v2/ingest', body, { ...auth, 'content-type': 'application/json' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: n });
+
+    const chunks = (await streamMessages(jsm)).filter((b) => b.agents[0]?.id === agentId);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(chunks.map((c) => c.batch_id)).size).toBe(1);
+    expect(chunks.map((c) => c.chunk).sort((a, b) => a - b)).toEqual(chunks.map((_, i) => i));
+    expect(chunks.every((c) => c.chunks === chunks.length)).toBe(true);
+    expect(chunks.reduce((acc, c) => acc + c.points.length, 0)).toBe(n);
+
+    expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === n, 30_000)).toBe(n);
+  }, 60_000);
+
+  it('takes InfluxDB line protocol on the 2.x and 1.x write APIs, compressed or not', async () => {
+    const agentId = `agent-lp-${RUN}`;
+    const measurement = `lp_${RUN}`;
+    const t = Math.floor(Date.now() / 1000) - 60;
+    const v2 = await post(`/api/v2/write?org=o&bucket=b&precision=s`, `${measurement},agent_id=${agentId},host=h\\ 1 value=1.5,count=2i,ok=true,msg="a \\"q\\"" ${t}\n`, {
+      authorization: `Token ${KEY_WRITE}`,
+      'content-type': 'text/plain; charset=utf-8',
+    });
+    expect(v2.status).toBe(204);
+    const basic = `Basic ${Buffer.from(`telegraf:${KEY_WRITE}`).toString('base64')}`;
+    const v1 = await post(`/write?db=telegraf&precision=ms`, gzipSync(`${measurement},agent_id=${agentId},host=h2 value=2.5 ${(t + 1) * 1000}`), {
+      authorization: basic,
+      'content-encoding': 'gzip',
+    });
+    expect(v1.status).toBe(204);
+    const v1query = await post(`/write?db=telegraf&precision=ms&u=telegraf&p=${KEY_WRITE}`, `${measurement},agent_id=${agentId},host=h3 value=3.5 ${(t + 2) * 1000}`, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(v1query.status).toBe(204);
+
+    const rows = await eventually(
+      async () => (await influxql(`SELECT * FROM "${DB}"."raw"."${measurement}"`)).results[0]?.series?.[0],
+      (s) => (s?.values.length ?? 0) === 3,
+    );
+    const cols = rows!.columns;
+    const get = (i: number, c: string) => rows!.values[i]![cols.indexOf(c)];
+    expect([get(0, 'host'), get(0, 'value'), get(0, 'count'), get(0, 'ok'), get(0, 'msg'), get(0, 'time')]).toEqual(['h 1', 1.5, 2, true, 'a "q"', t * 1000]);
+    expect([get(1, 'host'), get(1, 'value')]).toEqual(['h2', 2.5]);
+    expect([get(2, 'host'), get(2, 'value')]).toEqual(['h3', 3.5]);
+
+    // a bad line refuses the whole request
+    const bad = await post(`/api/v2/write?precision=s`, `${measurement},agent_id=${agentId} value=4 ${t}\n${measurement},host=x value=5 ${t}\n`, { authorization: `Token ${KEY_WRITE}` });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ statusCode: 400, details: [{ path: 'lines[1].tags.agent_id', reason: 'is required on every line' }] });
+    const badPrecision = await post(`/api/v2/write?precision=h`, `${measurement},agent_id=${agentId} value=4`, { authorization: `Token ${KEY_WRITE}` });
+    expect(badPrecision.status).toBe(400);
+    expect((await post(`/api/v2/write`, `${measurement},agent_id=${agentId} value=4`, { authorization: basic })).status).toBe(401);
+  });
+
+  it('refuses a point whose field type disagrees with what InfluxDB already holds', async () => {
+    const agentId = `agent-types-${RUN}`;
+    const measurement = `types_${RUN}`;
+    expect((await post('/api/v2/ingest', { agent: { id: agentId }, points: [{ measurement, fields: { v: 1, label: 'a' } }] }, auth)).status).toBe(202);
+    await eventually(() => countPoints(measurement, 'v'), (c) => c === 1);
+    const json = await post('/api/v2/ingest', { agent: { id: agentId }, points: [{ measurement, fields: { other: 2 } }, { measurement, fields: { v: 'two', label: 3 } }] }, auth);
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { details: unknown[] }).details).toEqual([
+      { path: 'points[1].fields.v', reason: `is a string but ${measurement}.v already holds a number` },
+      { path: 'points[1].fields.label', reason: `is a number but ${measurement}.label already holds a string` },
+    ]);
+    const lines = await post('/api/v2/write?precision=ms', `# header\n${measurement},agent_id=${agentId} v=true ${Date.now()}`, { authorization: `Token ${KEY_WRITE}` });
+    expect(lines.status).toBe(400);
+    expect(((await lines.json()) as { details: unknown[] }).details).toEqual([{ path: 'lines[1].fields.v', reason: `is a boolean but ${measurement}.v already holds a number` }]);
+    expect(await countPoints(measurement, 'v')).toBe(1);
+  });
+
+  it('forwards heartbeats to the registry and serves the agent its config with an ETag', async () => {
+    const hb = await post(`/api/v2/agents/agent-hb-${RUN}/heartbeat`, { status: 'degraded', version: '2.0.0', config_version: 3 }, auth);
+    expect(hb.status).toBe(200);
+    expect(await hb.json()).toMatchObject({ id: `agent-hb-${RUN}`, status: 'degraded', version: '2.0.0', config_version: 3 });
+    expect(heartbeats.at(-1)).toEqual({ agent_id: `agent-hb-${RUN}`, status: 'degraded', version: '2.0.0', config_version: 3 });
+    expect((await post(`/api/v2/agents/agent-hb-${RUN}/heartbeat`, { status: 'sleepy' }, auth)).status).toBe(400);
+    expect((await post(`/api/v2/agents/bad%20id/heartbeat`, {}, auth)).status).toBe(400);
+    expect((await post(`/api/v2/agents/unknown-agent/heartbeat`, {}, auth)).status).toBe(404);
+    expect((await post(`/api/v2/agents/agent-hb-${RUN}/heartbeat`, {})).status).toBe(401);
+
+    const cfg = await fetch(`${BASE}/api/v2/agents/agent-hb-${RUN}/config`, { headers: auth });
+    expect(cfg.status).toBe(200);
+    expect(cfg.headers.get('etag')).toBe('"3"');
+    expect(await cfg.json()).toEqual({ version: 3, config: { sample_every: '10s', agent: `agent-hb-${RUN}` } });
+    const same = await fetch(`${BASE}/api/v2/agents/agent-hb-${RUN}/config`, { headers: { ...auth, 'if-none-match': '"3"' } });
+    expect(same.status).toBe(304);
+    expect(await same.text()).toBe('');
+    const older = await fetch(`${BASE}/api/v2/agents/agent-hb-${RUN}/config`, { headers: { ...auth, 'if-none-match': '"2"' } });
+    expect(older.status).toBe(200);
+  });
+
+  it('answers ingest rates and health over NATS', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const stats = await rpc.request('rpc.ingest.stats.v1', {});
+    expect(stats.requests_per_second).toBeGreaterThan(0);
+    expect(stats.points_per_second).toBeGreaterThan(20_000 / 60 - 1);
+    const health = await rpc.request('rpc.ingest.health.v1', {});
+    expect(health).toMatchObject({ service: 'ingest', status: 'ok' });
+    expect(Object.keys(health.checks).sort()).toEqual(['influxdb', 'nats', 'redis']);
+    const metrics = await (await fetch(`${BASE}/metrics`)).text();
+    expect(metrics).toMatch(/agentmon_ingest_points_total\{source="json",service="ingest"\} \d+/);
+  });
+
+  it('loses nothing while InfluxDB is down: accepted points are written once it is back', async () => {
+    const agentId = `agent-outage-${RUN}`;
+    const measurement = `outage_${RUN}`;
+    const t0 = Date.now() - 60_000;
+    influxDown = true;
+    try {
+      const res = await post('/api/v2/ingest', { agent: { id: agentId }, points: Array.from({ length: 50 }, (_, i) => ({ measurement, fields: { v: i }, time: t0 + i })) }, auth);
+      expect(res.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await countPoints(measurement, 'v')).toBe(0);
+    } finally {
+      influxDown = false;
+    }
+    expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === 50, 30_000)).toBe(50);
+  }, 45_000);
+
+  it('recovers when the TELEMETRY stream is deleted under it', async () => {
+    const measurement = `recreated_${RUN}`;
+    await jsm.streams.delete(STREAMS.TELEMETRY.name);
+    const res = await post('/api/v2/ingest', { agent: { id: `agent-recreate-${RUN}` }, points: [{ measurement, fields: { v: 1 } }, { measurement, fields: { v: 2 }, time: Date.now() - 1000 }] }, auth);
+    expect(res.status).toBe(202);
+    expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === 2, 30_000)).toBe(2);
+  }, 45_000);
+
+  it('escapes names and values in InfluxQL: hostile input stays data', async () => {
+    const hostile = await rpc.request('rpc.ingest.metrics.historical.v1', {
+      agent_id: 'x',
+      measurement: `m" ; DROP DATABASE "${DB}" ; SELECT * FROM "m`,
+      fields: [`f") FROM x; DROP DATABASE "${DB}"; --`],
+      from: Date.now() - 60_000,
+      to: Date.now(),
+    });
+    expect(hostile.series).toEqual([{ field: `f") FROM x; DROP DATABASE "${DB}"; --`, points: [] }]);
+    const dbs = await influxql('SHOW DATABASES');
+    expect(dbs.results[0]!.series![0]!.values.flat()).toContain(DB);
+  });
+});
