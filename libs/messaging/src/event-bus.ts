@@ -2,6 +2,7 @@ import { connect, headers as natsHeaders, type NatsConnection, type Subscription
 import {
   AckPolicy,
   DeliverPolicy,
+  DiscardPolicy,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -32,9 +33,14 @@ export interface StreamLimits {
   maxAgeMs: number;
   maxBytes: number;
   replicas?: number;
+  /**
+   * When the stream is full: refuse new messages (the publisher answers 503 and keeps nothing it
+   * acknowledged at risk) or drop the oldest.
+   */
+  discardNew?: boolean;
 }
 export const DEFAULT_STREAM_LIMITS: Record<StreamKey, StreamLimits> = {
-  TELEMETRY: { maxAgeMs: 24 * 3600_000, maxBytes: 2 * 1024 ** 3 },
+  TELEMETRY: { maxAgeMs: 24 * 3600_000, maxBytes: 2 * 1024 ** 3, discardNew: true },
   EVENTS: { maxAgeMs: 7 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
   AUDIT: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
 };
@@ -89,6 +95,7 @@ export class EventBus {
         max_bytes: l.maxBytes,
         num_replicas: l.replicas ?? 1,
         duplicate_window: 2 * 60_000 * NS_PER_MS,
+        discard: l.discardNew ? DiscardPolicy.New : DiscardPolicy.Old,
       };
       try {
         await this.jsm.streams.info(def.name);
