@@ -80,6 +80,9 @@ async function main() {
   say('lint: module boundaries and code rules');
   run('npx', ['eslint', '.', '--max-warnings=0']);
   buildAll();
+  say('type-checking every project with its tests (nx run-many -t typecheck, test tiers)');
+  run('npx', ['nx', 'run-many', '-t', 'typecheck', '--output-style=stream']);
+  for (const tier of ['e2e', 'browser', 'deploy']) run('npx', ['tsc', '-p', `test/${tier}/tsconfig.json`]);
 
   jest('unit and deployment files', ['unit', 'deploy']);
   jest('integration (real PostgreSQL, Redis, NATS, InfluxDB)', ['integration'], { inBand: true });

@@ -93,6 +93,13 @@ describe('identity and access', () => {
     await eventually('revoked access token refused', () => call('GET', api('/users/profile'), { token: first.body.access_token }).then((r) => r.status), (st) => st === 401);
   });
 
+  it('logs out: the tokens of the session stop working', async () => {
+    const s = await login('admin', E2E.adminPassword);
+    expect((await call('POST', api('/auth/logout'), { token: s.access_token })).status).toBe(204);
+    expect((await call('POST', api('/auth/refresh'), { body: { refresh_token: s.refresh_token } })).status).toBe(401);
+    await eventually('logged-out access token refused', () => call('GET', api('/users/profile'), { token: s.access_token }).then((r) => r.status), (st) => st === 401);
+  });
+
   it('mints an ingest key that is shown once and can push but not read', async () => {
     const created = await call('POST', api('/api-keys'), { token: admin.access_token, body: { name: `e2e-ingest-${Date.now()}`, permissions: ['ingest:write'] } });
     expect(created.status).toBe(201);
@@ -178,6 +185,14 @@ describe('alerting and notification', () => {
     });
     expect(rule.status).toBe(201);
 
+    const socket = io(E2E.gateway, { path: '/ws/dashboard', transports: ['websocket'], auth: { token: admin.access_token }, reconnection: false });
+    const triggered: any[] = [];
+    socket.on('alert_triggered', (m) => triggered.push(m));
+    await new Promise<void>((resolve, reject) => {
+      socket.on('connect', resolve);
+      socket.on('connect_error', reject);
+    });
+
     expect((await push([{ measurement: 'agent_metrics', fields: { cpu_usage: 97.5, memory_usage: 50 } }])).status).toBe(202);
     const active = await eventually(
       'alert active',
@@ -186,6 +201,9 @@ describe('alerting and notification', () => {
     );
     const alert = active.body.items.find((a: { rule_id: string }) => a.rule_id === rule.body.id);
     expect(alert).toMatchObject({ agent_id: agentId, severity: 'critical', value: 97.5 });
+    const pushed = await eventually('alert_triggered on the socket', async () => triggered.find((t) => t.alert?.id === alert.id), (t) => t !== undefined);
+    expect(pushed.alert).toMatchObject({ rule_id: rule.body.id, agent_id: agentId, status: 'firing' });
+    socket.disconnect();
 
     const delivery = await eventually('webhook delivery', async () => received.find((r) => r.body.includes(alert.id)), (r) => r !== undefined);
     const expected = `sha256=${createHmac('sha256', secret).update(delivery!.body).digest('hex')}`;
