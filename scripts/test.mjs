@@ -44,7 +44,7 @@ async function resetTestState() {
   const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await client.connect();
   for (const svc of ['auth', 'registry', 'alerting', 'notification']) {
-    await client.query(`DROP DATABASE IF EXISTS agentmon_test_${svc} WITH (FORCE)`);
+    await client.query(`DROP DATABASE IF EXISTS ${profile.postgres.dbPrefix}${svc} WITH (FORCE)`);
   }
   await client.end();
   const { connect } = await import('@nats-io/transport-node');
@@ -108,6 +108,7 @@ async function main() {
     AGENTMON_ADMIN_PASSWORD: secrets.AGENTMON_ADMIN_PASSWORD,
     AGENTMON_HEARTBEAT_TIMEOUT_MS: '4000',
     AGENTMON_LOG_DIR: path.join(profile.dir, 'logs'),
+    AGENTMON_TEST_PORT_OFFSET: process.env.AGENTMON_TEST_PORT_OFFSET ?? '0',
   };
   jest('end-to-end and browser (public ports, headless Chromium)', ['e2e', 'browser'], { inBand: true, env });
   await stack.stop();

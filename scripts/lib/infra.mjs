@@ -21,15 +21,25 @@ export const PROFILES = {
     influx: { port: 8086, rpcPort: 8088 },
     ports: { gateway: 8000, ingest: 8001, auth: 8002, registry: 8003, alerting: 8004, notification: 8005, web: 3000 },
   },
-  test: {
-    dir: path.join(ROOT, '.agentmon', 'test'),
-    postgres: { host: '127.0.0.1', port: 5432, dbPrefix: 'agentmon_test_' },
-    redis: { port: 16379, own: true, db: 0 },
-    nats: { port: 14222, own: true },
-    influx: { port: 18086, rpcPort: 18088 },
-    ports: { gateway: 18000, ingest: 18001, auth: 18002, registry: 18003, alerting: 18004, notification: 18005, web: 13000 },
-  },
+  test: testProfile(Number(process.env.AGENTMON_TEST_PORT_OFFSET ?? 0)),
 };
+
+/**
+ * The test profile. AGENTMON_TEST_PORT_OFFSET (e.g. 100) shifts every port and renames the folder
+ * and databases, so two test runs on one machine do not meet.
+ */
+function testProfile(o) {
+  if (!Number.isInteger(o) || o < 0 || o > 900 || o % 10 !== 0) throw new Error('AGENTMON_TEST_PORT_OFFSET must be a multiple of 10 between 0 and 900');
+  const tag = o ? String(o) : '';
+  return {
+    dir: path.join(ROOT, '.agentmon', `test${tag}`),
+    postgres: { host: '127.0.0.1', port: 5432, dbPrefix: `agentmon_test${tag}_` },
+    redis: { port: 16379 + o, own: true, db: 0 },
+    nats: { port: 14222 + o, own: true },
+    influx: { port: 18086 + o, rpcPort: 18088 + o },
+    ports: { gateway: 18000 + o, ingest: 18001 + o, auth: 18002 + o, registry: 18003 + o, alerting: 18004 + o, notification: 18005 + o, web: 13000 + o },
+  };
+}
 
 const log = (...a) => process.stdout.write(`[infra] ${a.join(' ')}\n`);
 

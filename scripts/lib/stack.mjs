@@ -36,8 +36,9 @@ export async function startStack(profile, opts) {
           buf += d;
           let i;
           while ((i = buf.indexOf('\n')) >= 0) {
-            process.stdout.write(tag + buf.slice(0, i) + '\n');
+            const line = buf.slice(0, i);
             buf = buf.slice(i + 1);
+            if (worthShowing(line)) process.stdout.write(tag + line + '\n');
           }
         });
       }
@@ -91,6 +92,17 @@ export async function startStack(profile, opts) {
     throw err;
   }
   return { stop, children };
+}
+
+/** The console shows warnings, errors and plain (non-JSON) lines; everything is in the log files. */
+function worthShowing(line) {
+  if (!line.startsWith('{')) return line.trim().length > 0;
+  try {
+    const level = JSON.parse(line).level;
+    return level === 'warn' || level === 'error' || level === 'fatal';
+  } catch {
+    return true;
+  }
 }
 
 function stringify(env) {

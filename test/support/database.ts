@@ -4,7 +4,7 @@ import { Client } from 'pg';
 export async function dropDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = target.pathname.slice(1);
-  if (!name.startsWith('agentmon_test_')) throw new Error(`refusing to drop ${name}: not a test database`);
+  if (!/^agentmon_test\d*_/.test(name)) throw new Error(`refusing to drop ${name}: not a test database`);
   target.pathname = '/postgres';
   const client = new Client({ connectionString: target.toString() });
   await client.connect();
