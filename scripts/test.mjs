@@ -10,13 +10,26 @@
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ensureInfra, PROFILES, ROOT } from './lib/infra.mjs';
+import { ensureInfra, PROFILES, ROOT, serviceEnv } from './lib/infra.mjs';
+import { scanLogsForSecrets } from './lib/secrets-in-logs.mjs';
 import { ensureDependencies, ensureSecrets, buildAll, run, say, quietEnv } from './lib/setup.mjs';
 
 const profile = PROFILES.test;
 const extra = process.argv.slice(2);
 const results = [];
 let stack;
+
+/** A check that is not a Jest run, counted as one test. */
+function check(name, fn) {
+  say(`check: ${name}`);
+  let ok = false;
+  try {
+    ok = fn();
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+  }
+  results.push({ name, ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, total: 1 });
+}
 
 function jest(name, projects, { inBand = false, env = {} } = {}) {
   const out = path.join(profile.dir, `jest-${name}.json`);
@@ -30,6 +43,9 @@ function jest(name, projects, { inBand = false, env = {} } = {}) {
     '--json',
     `--outputFile=${out}`,
     ...(inBand ? ['--runInBand'] : ['--maxWorkers=2']),
+    // A connection some suite leaves open must not hang the whole run after every test finished;
+    // --detectOpenHandles on a single suite finds the culprit.
+    '--forceExit',
     ...extra,
   ];
   const res = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...quietEnv(), NODE_NO_WARNINGS: '1', ...env } });
@@ -83,12 +99,19 @@ async function main() {
   say('type-checking every project with its tests (nx run-many -t typecheck, test tiers)');
   run('npx', ['nx', 'run-many', '-t', 'typecheck', '--output-style=stream']);
   for (const tier of ['e2e', 'browser', 'deploy']) run('npx', ['tsc', '-p', `test/${tier}/tsconfig.json`]);
+  check('docs/security.md shows the access table of test/e2e/access-matrix.ts', () => {
+    const res = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'security-doc.mjs'), '--check'], { cwd: ROOT, stdio: 'inherit' });
+    return res.status === 0;
+  });
 
   jest('unit and deployment files', ['unit', 'deploy']);
   jest('integration (real PostgreSQL, Redis, NATS, InfluxDB)', ['integration'], { inBand: true });
 
   await resetTestState();
-  const { secrets } = ensureSecrets(profile.dir, { adminPassword: 'e2e-admin-password-0001' });
+  const { secrets, file: secretsJson } = ensureSecrets(profile.dir, { adminPassword: 'e2e-admin-password-0001' });
+  // the e2e and browser tests write down every secret they use; the logs are searched for them afterwards
+  const secretsFile = path.join(profile.dir, 'e2e-secrets.jsonl');
+  rmSync(secretsFile, { force: true });
   const { startStack } = await import('./lib/stack.mjs');
   say('starting the whole stack on the test ports');
   stack = await startStack('test', {
@@ -109,10 +132,21 @@ async function main() {
     AGENTMON_HEARTBEAT_TIMEOUT_MS: '4000',
     AGENTMON_LOG_DIR: path.join(profile.dir, 'logs'),
     AGENTMON_TEST_PORT_OFFSET: process.env.AGENTMON_TEST_PORT_OFFSET ?? '0',
+    AGENTMON_E2E_SECRETS_FILE: secretsFile,
+    AGENTMON_PROFILE_DIR: profile.dir,
+    AGENTMON_AUTH_DATABASE_URL: serviceEnv('test').auth.DATABASE_URL,
+    // a second gateway replica started by test/e2e/attacker.e2e-spec.ts runs with the stack's gateway settings
+    AGENTMON_E2E_GATEWAY_ENV: JSON.stringify(serviceEnv('test').gateway),
   };
   jest('end-to-end and browser (public ports, headless Chromium)', ['e2e', 'browser'], { inBand: true, env });
   await stack.stop();
   stack = undefined;
+  check('no secret used by the tests appears in a log file', () => {
+    const scan = scanLogsForSecrets({ logDir: path.join(profile.dir, 'logs'), secretsFile, secretsJson });
+    say(`searched ${scan.files} log files for ${scan.checked} secrets`);
+    for (const problem of scan.problems) process.stderr.write(`\x1b[31m[agentmon] secret in logs: ${problem}\x1b[0m\n`);
+    return scan.ok;
+  });
 }
 
 try {

@@ -22,6 +22,16 @@ export const PROFILES = {
     ports: { gateway: 8000, ingest: 8001, auth: 8002, registry: 8003, alerting: 8004, notification: 8005, web: 3000 },
   },
   test: testProfile(Number(process.env.AGENTMON_TEST_PORT_OFFSET ?? 0)),
+  // `node bench/ingest.mjs`: its own NATS, Redis, InfluxDB, databases and service ports, so a
+  // benchmark never meets the tests or `npm start`
+  bench: {
+    dir: path.join(ROOT, '.agentmon', 'bench'),
+    postgres: { host: '127.0.0.1', port: 5432, dbPrefix: 'agentmon_bench_' },
+    redis: { port: 26379, own: true, db: 0 },
+    nats: { port: 24222, own: true },
+    influx: { port: 28086, rpcPort: 28088 },
+    ports: { gateway: 28000, ingest: 28001, auth: 28002, registry: 28003, alerting: 28004, notification: 28005, web: 23000 },
+  },
 };
 
 /**
@@ -250,7 +260,7 @@ export function serviceEnv(name, extra = {}) {
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
   const [cmd = 'up', profile = 'dev'] = process.argv.slice(2);
   if (!PROFILES[profile]) {
-    console.error(`unknown profile ${profile} (dev or test)`);
+    console.error(`unknown profile ${profile} (dev, test or bench)`);
     process.exit(2);
   }
   if (cmd === 'up') {
@@ -263,7 +273,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
     );
   } else if (cmd === 'down') stopInfra(profile);
   else {
-    console.error('usage: node scripts/lib/infra.mjs up|down dev|test');
+    console.error('usage: node scripts/lib/infra.mjs up|down dev|test|bench');
     process.exit(2);
   }
 }

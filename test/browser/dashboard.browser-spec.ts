@@ -1,80 +1,13 @@
 /**
  * The dashboard in a real browser against the whole running stack (gateway, ingest, auth,
- * registry, InfluxDB, ...), started by the end-to-end harness, which passes:
- *   AGENTMON_WEB_URL         the dashboard, e.g. http://127.0.0.1:13000
- *   AGENTMON_GATEWAY_URL     the gateway, e.g. http://127.0.0.1:18000
- *   AGENTMON_INGEST_URL      the ingest service, e.g. http://127.0.0.1:18001
- *   AGENTMON_ADMIN_PASSWORD  the password of the first admin user
- * Chromium is Debian's (/usr/bin/chromium, `apt-get install -y chromium`); nothing is downloaded.
+ * registry, InfluxDB, ...), started by the end-to-end harness (see support.ts for what it passes).
  * On failure a screenshot is written to AGENTMON_BROWSER_ARTIFACTS (default <tmp>/agentmon-browser).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { eventually, http, launchChromium, readEnv, step as stepWithScreenshot, type Env } from './support.js';
 
-const CHROMIUM = process.env.AGENTMON_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = process.env.AGENTMON_BROWSER_ARTIFACTS ?? join(tmpdir(), 'agentmon-browser');
 const MEASUREMENT = 'agent_metrics';
-
-interface Env {
-  web: string;
-  gateway: string;
-  ingest: string;
-  adminPassword: string;
-}
-
-function readEnv(): Env {
-  const missing: string[] = [];
-  const get = (name: string) => {
-    const v = process.env[name];
-    if (!v) missing.push(name);
-    return (v ?? '').replace(/\/+$/, '');
-  };
-  const env = {
-    web: get('AGENTMON_WEB_URL'),
-    gateway: get('AGENTMON_GATEWAY_URL'),
-    ingest: get('AGENTMON_INGEST_URL'),
-    adminPassword: process.env.AGENTMON_ADMIN_PASSWORD ?? '',
-  };
-  if (!env.adminPassword) missing.push('AGENTMON_ADMIN_PASSWORD');
-  if (missing.length > 0) {
-    throw new Error(`The browser test runs against a running stack; set ${missing.join(', ')} (the e2e harness does).`);
-  }
-  return env;
-}
-
-interface HttpResult<T> {
-  status: number;
-  body: T;
-}
-
-async function http<T = unknown>(
-  method: string,
-  url: string,
-  opts: { token?: string; body?: unknown } = {},
-): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-/** Retries `check` until it stops throwing or `timeoutMs` has passed (then rethrows its last error). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
-}
 
 describe('dashboard in a browser', () => {
   let env: Env;
@@ -111,20 +44,7 @@ describe('dashboard in a browser', () => {
     expect(res.body.accepted).toBe(pts.length);
   };
 
-  /** Runs a step and keeps a screenshot of the page when it fails. */
-  const step = async (name: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (err) {
-      if (page) {
-        mkdirSync(ARTIFACTS, { recursive: true });
-        const file = join(ARTIFACTS, `${name}-${suffix}.png`);
-        await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-        (err as Error).message += `\n(screenshot: ${file}, page: ${page.url()})`;
-      }
-      throw err;
-    }
-  };
+  const step = (name: string, fn: () => Promise<void>) => stepWithScreenshot(page, `${name}-${suffix}`, fn);
 
   beforeAll(async () => {
     env = readEnv();
@@ -181,11 +101,7 @@ describe('dashboard in a browser', () => {
       }
     }, 60_000, 500);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.setDefaultTimeout(20_000);
   }, 180_000);

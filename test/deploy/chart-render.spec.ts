@@ -10,11 +10,13 @@ import { helm, parseManifests, renderChart, renderManifests, type Manifest } fro
 import { validateManifest, validateManifests } from './support/k8s-validate.js';
 import { CHART_CI_DIR, CHART_DIR, COMPONENTS, COMPONENT_NAMES, FIXTURES_DIR, type Component } from './support/paths.js';
 import { readYaml, type Values } from './support/values.js';
+import { makeTestPki } from '../support/tls.js';
 
 const ci = (name: string) => path.join(CHART_CI_DIR, name);
 const DEV = ci('dev-values.yaml');
 const PROD = ci('production-values.yaml');
 const EXISTING = ci('existing-secret-values.yaml');
+const TLS = ci('tls-values.yaml');
 const ciFiles = readdirSync(CHART_CI_DIR).filter((f) => f.endsWith('.yaml'));
 
 type Any = any;
@@ -68,15 +70,18 @@ describe.each(ciFiles)('helm/agentmon with ci/%s', (file) => {
   });
 
   it('probes every container on /health/live and /health/ready of its own port, runs it as non-root on a read-only root', () => {
+    const tlsOn = (readYaml(ci(file)) as Any).tls?.enabled === true;
     for (const d of of(manifests, 'Deployment')) {
       const component = d.metadata.labels['app.kubernetes.io/component'] as Component;
       const pod = d.spec.template.spec;
       const [container] = pod.containers;
       expect(pod.containers).toHaveLength(1);
       expect(container.ports).toEqual([{ name: 'http', containerPort: COMPONENTS[component], protocol: 'TCP' }]);
-      expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
-      expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-      expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      // with tls.enabled the six services serve HTTPS only; the dashboard stays HTTP
+      const scheme = tlsOn && component !== 'web' ? { scheme: 'HTTPS' } : {};
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http', ...scheme });
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http', ...scheme });
+      expect(container.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http', ...scheme });
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
@@ -84,9 +89,11 @@ describe.each(ciFiles)('helm/agentmon with ci/%s', (file) => {
       expect(container.securityContext.capabilities.drop).toEqual(['ALL']);
       expect(container.resources.requests.memory).toBeDefined();
       expect(container.resources.limits.memory).toBeDefined();
-      // whatever must be writable is an emptyDir
+      // whatever must be writable is an emptyDir; Secrets (TLS files) are mounted read-only
       for (const mount of container.volumeMounts) {
-        expect(pod.volumes.find((v: Any) => v.name === mount.name)).toHaveProperty('emptyDir');
+        const volume = pod.volumes.find((v: Any) => v.name === mount.name);
+        if (volume?.secret) expect(mount.readOnly).toBe(true);
+        else expect(volume).toHaveProperty('emptyDir');
       }
       expect(container.image).toMatch(new RegExp(`/${component}:[^:@]+(@sha256:[a-f0-9]{64})?$`));
     }
@@ -177,33 +184,51 @@ describe.each(ciFiles)('helm/agentmon with ci/%s', (file) => {
 describe('values and the rendered objects', () => {
   it('gives each service the settings its configuration schema accepts', async () => {
     // every service's own zod schema (services/<name>/src/config.ts) parses the environment the chart
-    // gives it: ConfigMap data, Secret values and plain env entries
-    for (const file of [DEV, PROD]) {
-      const ms = renderManifests({ valuesFiles: [file] });
-      const secret = of(ms, 'Secret').find((s) => !isHook(s));
-      for (const component of COMPONENT_NAMES.filter((c) => c !== 'web')) {
-        const mod = (await import(`../../services/${component}/src/config.js`)) as Record<string, Any>;
-        const schemaName = Object.keys(mod).find((k) => k.endsWith('ConfigSchema'));
-        expect({ component, schemaName }).toEqual({ component, schemaName: expect.any(String) });
-        const schema = mod[schemaName!];
-        const deployment = named(ms, 'Deployment', `agentmon-${component}`);
-        const container = deployment.spec.template.spec.containers[0];
-        const env: Record<string, string> = { ...named(ms, 'ConfigMap', `agentmon-${component}`).data };
-        for (const e of container.env ?? []) {
-          if (e.value !== undefined) env[e.name] = e.value;
-          const ref = e.valueFrom?.secretKeyRef;
-          if (ref && secret.data[ref.key] !== undefined) env[e.name] = Buffer.from(secret.data[ref.key], 'base64').toString();
+    // gives it: ConfigMap data, Secret values and plain env entries. The TLS files the chart mounts
+    // under /etc/agentmon/tls are stood in for by files of a throwaway CA, since the schemas read them.
+    const pki = makeTestPki('agentmon-chart-');
+    const standIn = (value: string) => {
+      const m = /^\/etc\/agentmon\/tls\/([a-z]+)\/(ca\.crt|tls\.crt|tls\.key)$/.exec(value);
+      if (!m) return value;
+      if (m[2] === 'ca.crt') return pki.caCert;
+      const served = m[1] === 'server';
+      return m[2] === 'tls.crt' ? (served ? pki.serverCert : pki.clientCert) : served ? pki.serverKey : pki.clientKey;
+    };
+    const { tlsConfigProblems } = await import('../../libs/config/src/index.js');
+    try {
+      for (const file of [DEV, PROD, TLS]) {
+        const ms = renderManifests({ valuesFiles: [file] });
+        const secret = of(ms, 'Secret').find((s) => !isHook(s));
+        for (const component of COMPONENT_NAMES.filter((c) => c !== 'web')) {
+          const mod = (await import(`../../services/${component}/src/config.js`)) as Record<string, Any>;
+          const schemaName = Object.keys(mod).find((k) => k.endsWith('ConfigSchema'));
+          expect({ component, schemaName }).toEqual({ component, schemaName: expect.any(String) });
+          const schema = mod[schemaName!];
+          const deployment = named(ms, 'Deployment', `agentmon-${component}`);
+          const container = deployment.spec.template.spec.containers[0];
+          const env: Record<string, string> = Object.fromEntries(
+            Object.entries(named(ms, 'ConfigMap', `agentmon-${component}`).data as Record<string, string>).map(([k, v]) => [k, standIn(v)]),
+          );
+          for (const e of container.env ?? []) {
+            if (e.value !== undefined) env[e.name] = e.value;
+            const ref = e.valueFrom?.secretKeyRef;
+            if (ref && secret.data[ref.key] !== undefined) env[e.name] = Buffer.from(secret.data[ref.key], 'base64').toString();
+          }
+          // PGPASSWORD is read by node-postgres itself; NODE_OPTIONS by Node.js
+          const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && !['PGPASSWORD', 'NODE_OPTIONS'].includes(k));
+          expect({ component, file: path.basename(file), unknown }).toEqual({ component, file: path.basename(file), unknown: [] });
+          const parsed = schema.safeParse(env);
+          expect({ component, file: path.basename(file), issues: parsed.success ? [] : parsed.error.issues }).toEqual({
+            component,
+            file: path.basename(file),
+            issues: [],
+          });
+          // and what loadConfig checks across variables (a certificate with its key, TLS files with a TLS URL)
+          expect({ component, file: path.basename(file), problems: tlsConfigProblems(parsed.data) }).toEqual({ component, file: path.basename(file), problems: [] });
         }
-        // PGPASSWORD is read by node-postgres itself; NODE_OPTIONS by Node.js
-        const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && !['PGPASSWORD', 'NODE_OPTIONS'].includes(k));
-        expect({ component, file: path.basename(file), unknown }).toEqual({ component, file: path.basename(file), unknown: [] });
-        const parsed = schema.safeParse(env);
-        expect({ component, file: path.basename(file), issues: parsed.success ? [] : parsed.error.issues }).toEqual({
-          component,
-          file: path.basename(file),
-          issues: [],
-        });
       }
+    } finally {
+      pki.remove();
     }
   });
 
@@ -296,6 +321,133 @@ describe('values and the rendered objects', () => {
     const before = checksum(renderManifests({ valuesFiles: [DEV] }));
     const after = checksum(renderManifests({ valuesFiles: [DEV], setString: { 'registry.config.HEARTBEAT_TIMEOUT_MS': '60000' } }));
     expect(after).not.toBe(before);
+  });
+});
+
+describe('TLS inside the cluster (ci/tls-values.yaml)', () => {
+  let ms: Manifest[];
+  beforeAll(() => {
+    ms = renderManifests({ valuesFiles: [TLS] });
+  });
+  const workloads = () => [...of(ms, 'Deployment'), ...of(ms, 'Job')];
+  const envOf = (w: Any): Record<string, string> => {
+    const c = w.spec.template.spec.containers[0];
+    const env: Record<string, string> = {};
+    for (const from of c.envFrom ?? []) Object.assign(env, named(ms, 'ConfigMap', from.configMapRef.name).data);
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    return env;
+  };
+  const fileVars = (env: Record<string, string>) => Object.entries(env).filter(([k]) => /_FILE$/.test(k) || k === 'NODE_EXTRA_CA_CERTS');
+
+  it('mounts every file a TLS variable names, read-only, from the Secret and key the values name', () => {
+    const values = readYaml(TLS) as Any;
+    const secretOf: Record<string, { secret: string; keys: Record<string, string> }> = {
+      server: { secret: values.tls.secretName, keys: { 'tls.crt': 'tls.crt', 'tls.key': 'tls.key', 'ca.crt': 'ca.crt' } },
+    };
+    for (const dep of ['postgresql', 'redis', 'nats', 'influxdb']) {
+      const t = values[dep].tls;
+      secretOf[dep] = { secret: t.secretName, keys: { 'ca.crt': t.caKey, 'tls.crt': t.certKey, 'tls.key': t.keyKey } };
+    }
+    let checked = 0;
+    for (const w of workloads()) {
+      const pod = w.spec.template.spec;
+      const container = pod.containers[0];
+      for (const [name, file] of fileVars(envOf(w))) {
+        const dir = path.dirname(file);
+        const mount = container.volumeMounts.find((m: Any) => m.mountPath === dir);
+        expect({ workload: w.metadata.name, name, mounted: Boolean(mount) }).toEqual({ workload: w.metadata.name, name, mounted: true });
+        expect(mount.readOnly).toBe(true);
+        const volume = pod.volumes.find((v: Any) => v.name === mount.name);
+        const expected = secretOf[path.basename(dir)]!;
+        expect(volume.secret.secretName).toBe(expected.secret);
+        expect(volume.secret.defaultMode).toBe(0o440);
+        expect(volume.secret.items).toContainEqual({ key: expected.keys[path.basename(file)], path: path.basename(file) });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it('gives each component the TLS settings of what it connects to, and nothing of what it does not', () => {
+    const envs = Object.fromEntries(of(ms, 'Deployment').map((d) => [d.metadata.labels['app.kubernetes.io/component'], envOf(d)]));
+    const vars = (c: string) => fileVars(envs[c]!).map(([k]) => k).sort();
+    const nats = ['NATS_TLS_CA_FILE', 'NATS_TLS_CERT_FILE', 'NATS_TLS_KEY_FILE'];
+    const pg = ['DATABASE_CA_FILE', 'DATABASE_CERT_FILE', 'DATABASE_KEY_FILE'];
+    const served = ['TLS_CERT_FILE', 'TLS_KEY_FILE'];
+    expect(vars('gateway')).toEqual([...nats, 'REDIS_CA_FILE', ...served].sort());
+    expect(vars('ingest')).toEqual(['INFLUX_CA_FILE', ...nats, 'REDIS_CA_FILE', ...served].sort());
+    expect(vars('auth')).toEqual([...pg, ...nats, ...served].sort());
+    expect(vars('registry')).toEqual([...pg, ...nats, ...served].sort());
+    expect(vars('alerting')).toEqual([...pg, ...nats, 'REDIS_CA_FILE', ...served].sort());
+    expect(vars('notification')).toEqual([...pg, ...nats, ...served].sort());
+    // the dashboard stays HTTP, and trusts the CA for its calls to the gateway, which serves HTTPS
+    expect(vars('web')).toEqual(['NODE_EXTRA_CA_CERTS']);
+    expect(envs.web!.GATEWAY_URL).toBe('https://agentmon-gateway:8000');
+    // a migration Job serves nothing: no served certificate, but the database's TLS
+    for (const job of of(ms, 'Job')) {
+      const env = envOf(job);
+      expect(env.TLS_CERT_FILE).toBeUndefined();
+      if (job.metadata.labels['app.kubernetes.io/component'] !== 'ingest') expect(env.DATABASE_CA_FILE).toBe('/etc/agentmon/tls/postgresql/ca.crt');
+      else expect(env.INFLUX_CA_FILE).toBe('/etc/agentmon/tls/influxdb/ca.crt');
+    }
+  });
+
+  it('adds nothing when TLS is not configured (the defaults stay plain TCP)', () => {
+    for (const file of [DEV, PROD]) {
+      for (const w of [...of(renderManifests({ valuesFiles: [file] }), 'Deployment')]) {
+        const c = w.spec.template.spec.containers[0];
+        expect(c.volumeMounts.map((m: Any) => m.mountPath).filter((p: string) => p.startsWith('/etc/agentmon/tls'))).toEqual([]);
+        expect(c.readinessProbe.httpGet.scheme).toBeUndefined();
+      }
+    }
+  });
+
+  it('sends the API and agent paths through a second Ingress that speaks HTTPS to its backends', () => {
+    const main = named(ms, 'Ingress', 'agentmon');
+    const api = named(ms, 'Ingress', 'agentmon-api');
+    const routes = (i: Any) => i.spec.rules.flatMap((r: Any) => r.http.paths.map((p: Any) => `${r.host}${p.path} ${p.backend.service.name}`));
+    expect(routes(main)).toEqual(['agentmon.example.com/ agentmon-web']);
+    expect(routes(api)).toEqual([
+      'agentmon.example.com/api/v2/ingest agentmon-ingest',
+      'agentmon.example.com/api/v2/write agentmon-ingest',
+      'agentmon.example.com/write agentmon-ingest',
+      'agentmon.example.com/v1/metrics agentmon-ingest',
+      'agentmon.example.com/api agentmon-gateway',
+      'agentmon.example.com/ws agentmon-gateway',
+      'ingest.agentmon.example.com/ agentmon-ingest',
+    ]);
+    expect(api.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS', 'nginx.ingress.kubernetes.io/proxy-body-size': '12m' });
+    expect(main.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/proxy-body-size': '12m' });
+    expect(api.spec.tls).toEqual(main.spec.tls);
+  });
+
+  it('scrapes the services over HTTPS, trusting the CA of the served certificate, and the dashboard over HTTP', () => {
+    const sms = of(ms, 'ServiceMonitor');
+    expect(sms.map((s) => s.metadata.name).sort()).toEqual(['agentmon', 'agentmon-web']);
+    const [https] = named(ms, 'ServiceMonitor', 'agentmon').spec.endpoints;
+    expect(https).toMatchObject({ port: 'http', scheme: 'https', tlsConfig: { ca: { secret: { name: 'agentmon-internal-tls', key: 'ca.crt' } }, serverName: 'agentmon-gateway' } });
+    expect(named(ms, 'ServiceMonitor', 'agentmon').spec.selector.matchExpressions[0].values).toEqual(['gateway', 'ingest', 'auth', 'registry', 'alerting', 'notification']);
+    const [http] = named(ms, 'ServiceMonitor', 'agentmon-web').spec.endpoints;
+    expect(http).toMatchObject({ port: 'http', scheme: 'http' });
+    expect(http.tlsConfig).toBeUndefined();
+    const custom = renderManifests({ valuesFiles: [TLS], values: 'metrics: { serviceMonitor: { tlsConfig: { insecureSkipVerify: true } } }\n' });
+    expect(named(custom, 'ServiceMonitor', 'agentmon').spec.endpoints[0].tlsConfig).toEqual({ insecureSkipVerify: true });
+  });
+
+  it('stops on TLS values that cannot work, naming them', () => {
+    const refused = (values: string) => renderChart({ valuesFiles: [TLS], values });
+    const cases: [string, string][] = [
+      ['tls: { secretName: "" }\n', 'tls.secretName is required when tls.enabled is true'],
+      ['redis: { url: "redis://redis:6379/0" }\n', 'redis.tls needs a rediss:// redis.url'],
+      ['influxdb: { url: "http://influx:8086" }\n', 'influxdb.tls needs an https:// influxdb.url'],
+      ['nats: { tls: { keyKey: "" } }\n', 'nats.tls.certKey and nats.tls.keyKey go together'],
+      ['postgresql: { tls: { caKey: "", certKey: "", keyKey: "" } }\n', 'postgresql.tls.secretName is set but none of'],
+      ['postgresql: { sslmode: disable }\n', 'postgresql.tls contradicts postgresql.sslmode disable'],
+    ];
+    for (const [values, message] of cases) {
+      const r = refused(values);
+      expect({ values, status: r.status === 0 ? 'rendered' : 'refused', message: r.stderr.includes(message) }).toEqual({ values, status: 'refused', message: true });
+    }
   });
 });
 

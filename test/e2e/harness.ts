@@ -1,3 +1,15 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { recordAuthorization, recordSecret, recordSecretsIn } from '../support/secret-record.js';
+
+/** The repository (where nx.json is), found from the working directory Jest runs in. */
+export const REPO_ROOT = (() => {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'nx.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error('run the end-to-end tests from inside the repository');
+  }
+})();
+
 /** Where the end-to-end stack listens (set by scripts/test.mjs) and small HTTP helpers. */
 export const E2E = {
   gateway: process.env.AGENTMON_GATEWAY_URL ?? 'http://127.0.0.1:18000',
@@ -5,7 +17,10 @@ export const E2E = {
   web: process.env.AGENTMON_WEB_URL ?? 'http://127.0.0.1:13000',
   adminPassword: process.env.AGENTMON_ADMIN_PASSWORD ?? 'e2e-admin-password-0001',
   heartbeatTimeoutMs: Number(process.env.AGENTMON_HEARTBEAT_TIMEOUT_MS ?? 4000),
+  /** the log folder of the stack (the secrets-in-logs check of scripts/test.mjs scans it) */
+  logDir: process.env.AGENTMON_LOG_DIR,
 };
+recordSecret('admin password', E2E.adminPassword);
 
 export interface Reply<T = any> {
   status: number;
@@ -20,6 +35,10 @@ export async function call<T = any>(
 ): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  // every secret a test sends or receives is written down for the secrets-in-logs check
+  recordAuthorization(headers.authorization);
+  recordSecret('x-api-key header', headers['x-api-key']);
+  recordSecretsIn(`${method} request`, opts.body);
   let body: string | undefined;
   if (opts.raw !== undefined) body = opts.raw;
   else if (opts.body !== undefined) {
@@ -34,6 +53,7 @@ export async function call<T = any>(
   } catch {
     /* not JSON */
   }
+  recordSecretsIn(`${method} answer`, parsed);
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 

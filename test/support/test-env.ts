@@ -17,13 +17,14 @@ export const TEST_INFRA = {
 
 /**
  * Ports for services started inside an integration test (in-process). The end-to-end stack uses
- * 18000-18005 and the dashboard 13000; integration tests use 181xx so both can run side by side.
+ * 18000-18005 (+ offset) and the dashboard 13000; integration tests use 191xx (+ offset), a range
+ * no other profile's stack reaches, so runs side by side never meet.
  */
 export const INTEGRATION_PORTS = {
-  gateway: 18100 + OFFSET,
-  ingest: 18101 + OFFSET,
-  auth: 18102 + OFFSET,
-  registry: 18103 + OFFSET,
-  alerting: 18104 + OFFSET,
-  notification: 18105 + OFFSET,
+  gateway: 19100 + OFFSET,
+  ingest: 19101 + OFFSET,
+  auth: 19102 + OFFSET,
+  registry: 19103 + OFFSET,
+  alerting: 19104 + OFFSET,
+  notification: 19105 + OFFSET,
 } as const;

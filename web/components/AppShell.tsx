@@ -3,6 +3,9 @@
 import AccountCircleIcon from '@mui/icons-material/AccountCircle';
 import DashboardIcon from '@mui/icons-material/Dashboard';
 import DnsIcon from '@mui/icons-material/Dns';
+import GroupIcon from '@mui/icons-material/Group';
+import KeyIcon from '@mui/icons-material/Key';
+import ManageSearchIcon from '@mui/icons-material/ManageSearch';
 import LogoutIcon from '@mui/icons-material/Logout';
 import MenuIcon from '@mui/icons-material/Menu';
 import NotificationsActiveIcon from '@mui/icons-material/NotificationsActive';
@@ -15,6 +18,7 @@ import Divider from '@mui/material/Divider';
 import Drawer from '@mui/material/Drawer';
 import IconButton from '@mui/material/IconButton';
 import List from '@mui/material/List';
+import ListSubheader from '@mui/material/ListSubheader';
 import ListItemButton from '@mui/material/ListItemButton';
 import ListItemIcon from '@mui/material/ListItemIcon';
 import ListItemText from '@mui/material/ListItemText';
@@ -29,16 +33,36 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useAuth } from '@/lib/auth';
 import { useLiveState, useSocketEvent } from '@/lib/socket';
-import type { Alert as AlertModel, Profile } from '@/lib/types';
+import { isAdmin, type Alert as AlertModel, type Profile, type Role } from '@/lib/types';
 import { LoadingState } from './States';
 
 const DRAWER_WIDTH = 220;
 
-const NAV = [
-  { href: '/', label: 'Overview', icon: <DashboardIcon /> },
-  { href: '/agents', label: 'Agents', icon: <DnsIcon /> },
-  { href: '/alerts', label: 'Alerts', icon: <NotificationsActiveIcon /> },
-] as const;
+interface NavItem {
+  href: string;
+  label: string;
+  icon: ReactNode;
+  /** who sees the entry; everyone when absent */
+  visible?: (role: Role) => boolean;
+}
+
+const NAV: ReadonlyArray<{ section?: string; items: readonly NavItem[] }> = [
+  {
+    items: [
+      { href: '/', label: 'Overview', icon: <DashboardIcon /> },
+      { href: '/agents', label: 'Agents', icon: <DnsIcon /> },
+      { href: '/alerts', label: 'Alerts', icon: <NotificationsActiveIcon /> },
+    ],
+  },
+  {
+    section: 'Access',
+    items: [
+      { href: '/api-keys', label: 'API keys', icon: <KeyIcon /> },
+      { href: '/users', label: 'Users', icon: <GroupIcon />, visible: isAdmin },
+      { href: '/audit', label: 'Audit log', icon: <ManageSearchIcon />, visible: isAdmin },
+    ],
+  },
+];
 
 function isActive(pathname: string, href: string): boolean {
   return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
@@ -55,27 +79,47 @@ function Brand() {
   );
 }
 
-function Navigation({ pathname, onNavigate }: { pathname: string; onNavigate?: () => void }) {
+/** Only the entries the role may use: a viewer is not offered pages that would answer 403. */
+function Navigation({ pathname, role, onNavigate }: { pathname: string; role: Role; onNavigate?: () => void }) {
   return (
-    <List component="nav" aria-label="Main" sx={{ px: 1 }}>
-      {NAV.map((item) => {
-        const active = isActive(pathname, item.href);
+    <Box component="nav" aria-label="Main" sx={{ px: 1 }}>
+      {NAV.map((group, i) => {
+        const items = group.items.filter((item) => !item.visible || item.visible(role));
+        if (items.length === 0) return null;
         return (
-          <ListItemButton
-            key={item.href}
-            component={NextLink}
-            href={item.href}
-            selected={active}
-            aria-current={active ? 'page' : undefined}
-            onClick={onNavigate}
-            sx={{ borderRadius: 1, mb: 0.5 }}
+          <List
+            key={group.section ?? i}
+            disablePadding
+            sx={{ mb: 1 }}
+            subheader={
+              group.section ? (
+                <ListSubheader disableSticky sx={{ bgcolor: 'transparent', lineHeight: '32px', fontSize: '0.75rem', textTransform: 'uppercase', letterSpacing: 0.8 }}>
+                  {group.section}
+                </ListSubheader>
+              ) : undefined
+            }
           >
-            <ListItemIcon>{item.icon}</ListItemIcon>
-            <ListItemText primary={item.label} />
-          </ListItemButton>
+            {items.map((item) => {
+              const active = isActive(pathname, item.href);
+              return (
+                <ListItemButton
+                  key={item.href}
+                  component={NextLink}
+                  href={item.href}
+                  selected={active}
+                  aria-current={active ? 'page' : undefined}
+                  onClick={onNavigate}
+                  sx={{ borderRadius: 1, mb: 0.5 }}
+                >
+                  <ListItemIcon>{item.icon}</ListItemIcon>
+                  <ListItemText primary={item.label} />
+                </ListItemButton>
+              );
+            })}
+          </List>
         );
       })}
-    </List>
+    </Box>
   );
 }
 
@@ -235,7 +279,7 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   const drawer = (
     <Box sx={{ pt: 1 }}>
-      <Navigation pathname={pathname} onNavigate={() => setMobileOpen(false)} />
+      <Navigation pathname={pathname} role={state.user.role} onNavigate={() => setMobileOpen(false)} />
     </Box>
   );
 

@@ -6,6 +6,8 @@ import Button from '@mui/material/Button';
 import CircularProgress from '@mui/material/CircularProgress';
 import Paper from '@mui/material/Paper';
 import Typography from '@mui/material/Typography';
+import LockIcon from '@mui/icons-material/Lock';
+import NextLink from 'next/link';
 import type { ReactNode } from 'react';
 
 export function LoadingState({ label = 'Loading…' }: { label?: string }) {
@@ -45,6 +47,29 @@ export function EmptyState({ icon, title, children }: { icon?: ReactNode; title:
         {title}
       </Typography>
       {children}
+    </Paper>
+  );
+}
+
+/**
+ * A page the signed-in role may not use (navigation does not offer it, but a link or a typed URL
+ * can still lead here), or an action the gateway refused with 403.
+ */
+export function ForbiddenState({ title = 'You do not have access to this page', children }: { title?: string; children?: ReactNode }) {
+  return (
+    <Paper variant="outlined" data-testid="forbidden-state" sx={{ py: 6, px: 3, textAlign: 'center', color: 'text.secondary' }}>
+      <Box sx={{ mb: 1, '& svg': { fontSize: 40 } }}>
+        <LockIcon />
+      </Box>
+      <Typography variant="h3" component="p" sx={{ color: 'text.primary', mb: 1 }}>
+        {title}
+      </Typography>
+      <Typography variant="body2" component="div" sx={{ mb: 2 }}>
+        {children ?? 'Your role does not include this. Ask an administrator if you need it.'}
+      </Typography>
+      <Button component={NextLink} href="/" variant="outlined" size="small">
+        Back to the overview
+      </Button>
     </Paper>
   );
 }

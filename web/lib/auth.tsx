@@ -1,7 +1,7 @@
 'use client';
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { api, ApiError, errorMessage, getSession, login as apiLogin, logout as apiLogout, refreshSession, subscribeSession, type Session } from './api';
+import { api, ApiError, errorMessage, getSession, login as apiLogin, logout as apiLogout, refreshSession, restoreSession, subscribeSession, type Session } from './api';
 import type { Profile } from './types';
 
 export type AuthState =
@@ -33,17 +33,25 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [profile, setProfile] = useState<Profile | null>(null);
   const [profileError, setProfileError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
-  const hasSession = session != null;
+  // Tabs share the refresh cookie, so a refresh may hand this tab another user's token (someone signed
+  // in as another user in another tab): the profile follows the token's subject, not just its presence.
+  const subject = session ? (session.subject ?? '?') : null;
 
-  // Load the profile whenever a session appears (login or page load), not on every token refresh.
+  // A tab without a token of its own asks the refresh cookie whether the user is logged in.
   useEffect(() => {
-    if (!hasSession) {
+    if (getSession() === undefined) void restoreSession();
+  }, []);
+
+  // Load the profile whenever a session appears (login or page load) or its user changes, not on every token refresh.
+  useEffect(() => {
+    if (subject === null) {
       setProfile(null);
       setProfileError(null);
       return;
     }
     const ctrl = new AbortController();
     setProfileError(null);
+    setProfile((p) => (p && subject !== '?' && p.id !== subject ? null : p));
     api<Profile>('/api/v2/users/profile', { signal: ctrl.signal })
       .then((p) => setProfile(p))
       .catch((err: unknown) => {
@@ -52,17 +60,25 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         if (!(err instanceof ApiError && err.status === 401)) setProfileError(errorMessage(err));
       });
     return () => ctrl.abort();
-  }, [hasSession, attempt]);
+  }, [subject, attempt]);
 
-  // Refresh the access token shortly before it expires.
+  // Refresh the access token shortly before it expires. Timers of hidden tabs are throttled, so a tab
+  // that becomes visible again checks at once instead of waiting for a late timer.
   useEffect(() => {
     if (!session) return;
-    const timer = window.setTimeout(() => {
+    const refresh = () =>
       refreshSession().catch(() => {
         // the gateway is unreachable right now; the next API call retries the refresh
       });
-    }, refreshDelay(session));
-    return () => window.clearTimeout(timer);
+    const timer = window.setTimeout(refresh, refreshDelay(session));
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && Date.now() >= session.expires_at - (session.expires_at - session.issued_at) * 0.2) void refresh();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      window.clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
   }, [session]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);

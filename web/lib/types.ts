@@ -110,3 +110,69 @@ export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 export function canWrite(role: Role | undefined): boolean {
   return role === 'operator' || role === 'admin';
 }
+
+export function isAdmin(role: Role | undefined): boolean {
+  return role === 'admin';
+}
+
+/** API key permissions (CONTRACT.md "Identity and access"). */
+export type Permission = 'ingest:write' | 'read' | 'write' | 'admin';
+export const PERMISSIONS: readonly Permission[] = ['read', 'write', 'ingest:write', 'admin'];
+
+/** What a user of each role holds, and so the most a key they mint may carry. */
+export function rolePermissions(role: Role): Permission[] {
+  switch (role) {
+    case 'viewer':
+      return ['read'];
+    case 'operator':
+      return ['read', 'write', 'ingest:write'];
+    case 'admin':
+      return ['read', 'write', 'ingest:write', 'admin'];
+  }
+}
+
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+export interface User {
+  id: string;
+  username: string;
+  email: string | null;
+  role: Role;
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** the first characters of the key, e.g. amk_3f9a… */
+  prefix: string;
+  permissions: Permission[];
+  owner_id: string;
+  agent_id: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** the whole key: shown once, never again */
+  key: string;
+}
+
+export interface AuditLog {
+  id: string;
+  at: string;
+  actor: { kind: 'user' | 'api_key' | 'system' | 'anonymous'; id: string; username?: string };
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  outcome: 'success' | 'failure';
+  ip?: string | null;
+  before?: unknown;
+  after?: unknown;
+  service: string;
+  request_id?: string;
+}

@@ -112,9 +112,59 @@ app.kubernetes.io/component: {{ .component }}
 {{- $url }}
 {{- end }}
 
+{{/* The six services (every component but the dashboard). */}}
+{{- define "agentmon.serviceComponents" -}}
+gateway ingest auth registry alerting notification
+{{- end }}
+
+{{/*
+TLS files one component's pods mount from Secrets, as YAML {sources: [{name, secret, dir, items:
+[{key, path, env}]}]}: the served certificate (tls.*), and per dependency (postgresql, redis, nats,
+influxdb .tls) a CA and a client certificate. Each file becomes a mounted Secret item and an
+environment variable holding its path. (dict "root" $ "component" "gateway" ["job" true]); a
+migration Job serves nothing, so it mounts no served certificate.
+*/}}
+{{- define "agentmon.tlsSources" -}}
+{{- $root := .root }}
+{{- $name := .component }}
+{{- $sources := list }}
+{{- $isService := has $name (splitList " " (include "agentmon.serviceComponents" $root)) }}
+{{- if $root.Values.tls.enabled }}
+{{- if and $isService (not .job) }}
+{{- $items := list (dict "key" "tls.crt" "path" "tls.crt" "env" "TLS_CERT_FILE") (dict "key" "tls.key" "path" "tls.key" "env" "TLS_KEY_FILE") }}
+{{- $sources = append $sources (dict "name" "tls-server" "secret" $root.Values.tls.secretName "dir" "/etc/agentmon/tls/server" "items" $items) }}
+{{- else if and (eq $name "web") $root.Values.tls.caKey }}
+{{- $items := list (dict "key" $root.Values.tls.caKey "path" "ca.crt" "env" "NODE_EXTRA_CA_CERTS") }}
+{{- $sources = append $sources (dict "name" "tls-server" "secret" $root.Values.tls.secretName "dir" "/etc/agentmon/tls/server" "items" $items) }}
+{{- end }}
+{{- end }}
+{{- $deps := list
+  (list "postgresql" (splitList " " (include "agentmon.postgresComponents" $root)) "DATABASE_CA_FILE" "DATABASE_CERT_FILE" "DATABASE_KEY_FILE")
+  (list "redis" (list "gateway" "ingest" "alerting") "REDIS_CA_FILE" "REDIS_CERT_FILE" "REDIS_KEY_FILE")
+  (list "nats" (splitList " " (include "agentmon.serviceComponents" $root)) "NATS_TLS_CA_FILE" "NATS_TLS_CERT_FILE" "NATS_TLS_KEY_FILE")
+  (list "influxdb" (list "ingest") "INFLUX_CA_FILE" "INFLUX_CERT_FILE" "INFLUX_KEY_FILE") }}
+{{- range $deps }}
+{{- $dep := index . 0 }}
+{{- $t := (index $root.Values $dep).tls }}
+{{- if and $t.secretName (has $name (index . 1)) }}
+{{- $items := list }}
+{{- if $t.caKey }}{{ $items = append $items (dict "key" $t.caKey "path" "ca.crt" "env" (index . 2)) }}{{ end }}
+{{- if $t.certKey }}{{ $items = append $items (dict "key" $t.certKey "path" "tls.crt" "env" (index . 3)) }}{{ end }}
+{{- if $t.keyKey }}{{ $items = append $items (dict "key" $t.keyKey "path" "tls.key" "env" (index . 4)) }}{{ end }}
+{{- $sources = append $sources (dict "name" (printf "tls-%s" $dep) "secret" $t.secretName "dir" (printf "/etc/agentmon/tls/%s" $dep) "items" $items) }}
+{{- end }}
+{{- end }}
+{{- toYaml (dict "sources" $sources) }}
+{{- end }}
+
+{{/* HTTPS or HTTP: the scheme of one component's port. (dict "root" $ "component" "gateway") */}}
+{{- define "agentmon.scheme" -}}
+{{- if and .root.Values.tls.enabled (has .component (splitList " " (include "agentmon.serviceComponents" .root))) }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
 {{/*
 Plain (non-secret) environment of one component as a YAML map: the ConfigMap's data, and the env of
-its migration Job. (dict "root" $ "component" "gateway")
+its migration Job. (dict "root" $ "component" "gateway" ["job" true])
 */}}
 {{- define "agentmon.configEnv" -}}
 {{- $root := .root }}
@@ -124,7 +174,7 @@ its migration Job. (dict "root" $ "component" "gateway")
 {{- $_ := set $env "PORT" (toString $c.port) }}
 {{- $_ := set $env "LOG_LEVEL" ($c.logLevel | default $root.Values.logLevel) }}
 {{- if eq $name "web" }}
-{{- $_ := set $env "GATEWAY_URL" (printf "http://%s:%d" (include "agentmon.componentName" (dict "root" $root "component" "gateway")) (int $root.Values.gateway.port)) }}
+{{- $_ := set $env "GATEWAY_URL" (printf "%s://%s:%d" (include "agentmon.scheme" (dict "root" $root "component" "gateway") | lower) (include "agentmon.componentName" (dict "root" $root "component" "gateway")) (int $root.Values.gateway.port)) }}
 {{- if $root.Values.ingress.enabled }}{{ $_ := set $env "GATEWAY_PUBLIC_URL" "/" }}{{ end }}
 {{- else }}
 {{- $_ := set $env "HTTP_HOST" "0.0.0.0" }}
@@ -141,6 +191,10 @@ its migration Job. (dict "root" $ "component" "gateway")
 {{- if eq $name "notification" }}
 {{- $public := include "agentmon.publicUrl" $root }}
 {{- if $public }}{{ $_ := set $env "DASHBOARD_URL" $public }}{{ end }}
+{{- end }}
+{{- range (include "agentmon.tlsSources" .| fromYaml).sources }}
+{{- $dir := .dir }}
+{{- range .items }}{{ $_ := set $env .env (printf "%s/%s" $dir .path) }}{{ end }}
 {{- end }}
 {{- range $k, $v := $c.config }}
 {{- if not (eq (toString $v) "") }}{{ $_ := set $env $k (toString $v) }}{{ end }}
@@ -218,24 +272,71 @@ optional, so a Secret without them leaves the variable unset (the service's defa
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled is true" }}
 {{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
+{{- fail "tls.secretName is required when tls.enabled is true: a kubernetes.io/tls Secret whose certificate names every component Service (see docs/deploying.md)" }}
+{{- end }}
+{{- range $dep := list "postgresql" "redis" "nats" "influxdb" }}
+{{- $t := (index $.Values $dep).tls }}
+{{- if $t.secretName }}
+{{- if not (or $t.caKey $t.certKey $t.keyKey) }}
+{{- fail (printf "%s.tls.secretName is set but none of %s.tls.caKey, certKey, keyKey names a key of it" $dep $dep) }}
+{{- end }}
+{{- if ne (empty $t.certKey) (empty $t.keyKey) }}
+{{- fail (printf "%s.tls.certKey and %s.tls.keyKey go together (a client certificate and its key)" $dep $dep) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.redis.tls.secretName .Values.redis.url (not (hasPrefix "rediss://" .Values.redis.url)) }}
+{{- fail "redis.tls needs a rediss:// redis.url: with redis:// the services would not use TLS" }}
+{{- end }}
+{{- if and .Values.influxdb.tls.secretName (not (hasPrefix "https://" .Values.influxdb.url)) }}
+{{- fail "influxdb.tls needs an https:// influxdb.url" }}
+{{- end }}
+{{- if and .Values.postgresql.tls.secretName (eq .Values.postgresql.sslmode "disable") }}
+{{- fail "postgresql.tls contradicts postgresql.sslmode disable" }}
+{{- end }}
 {{- end }}
 
-{{/* Pod volumes and mounts: a writable /tmp everywhere, and Next.js' cache folder for web. */}}
+{{/*
+Pod volumes and mounts: a writable /tmp everywhere, Next.js' cache folder for web, and the TLS files
+of agentmon.tlsSources, read-only. (dict "root" $ "component" "gateway" ["job" true])
+*/}}
 {{- define "agentmon.volumes" -}}
+{{- if not .job -}}
 - name: tmp
   emptyDir: {}
+{{- end }}
 {{- if eq .component "web" }}
 - name: next-cache
   emptyDir: {}
+{{- end }}
+{{- range (include "agentmon.tlsSources" . | fromYaml).sources }}
+- name: {{ .name }}
+  secret:
+    secretName: {{ .secret }}
+    # 0440: readable by the pod's group (podSecurityContext.fsGroup), not by others
+    defaultMode: 288
+    items:
+      {{- range .items }}
+      - key: {{ .key | quote }}
+        path: {{ .path }}
+      {{- end }}
 {{- end }}
 {{- end }}
 
 {{- define "agentmon.volumeMounts" -}}
+{{- if not .job -}}
 - name: tmp
   mountPath: /tmp
+{{- end }}
 {{- if eq .component "web" }}
 - name: next-cache
   mountPath: /app/web/.next/cache
+{{- end }}
+{{- range (include "agentmon.tlsSources" . | fromYaml).sources }}
+- name: {{ .name }}
+  mountPath: {{ .dir }}
+  readOnly: true
 {{- end }}
 {{- end }}
 

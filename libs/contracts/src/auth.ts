@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PermissionSchema, PrincipalSchema, RoleSchema, TimeInputSchema, pageOf, PageQuerySchema, OkSchema } from './common.js';
+import { AgentIdSchema, PermissionSchema, PrincipalSchema, RoleSchema, TimeInputSchema, pageOf, PageQuerySchema, OkSchema } from './common.js';
 
 export const LoginRequestSchema = z.object({
   username: z.string().min(1).max(128),
@@ -81,8 +81,43 @@ export const CreateApiKeySchema = z.object({
   name: z.string().min(1).max(128),
   permissions: z.array(PermissionSchema).min(1).refine((p) => new Set(p).size === p.length, 'must not repeat a permission'),
   expires_at: TimeInputSchema.optional(),
+  /**
+   * Binds the key to one agent: it may then push telemetry only for that agent and read only its
+   * config. Only for keys whose permissions are exactly `["ingest:write"]`.
+   */
+  agent_id: AgentIdSchema.optional(),
 });
 export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string() });
+
+/**
+ * Why credentials stopped working before their natural end. `logout`, `reuse` (a used refresh token
+ * came back) and `user_inactive` end one session; `user_deactivated`, `password_changed` and
+ * `role_changed` end everything of a user (sessions, and the rights their API keys resolve to);
+ * `api_key_revoked` ends one key.
+ */
+export const RevocationReasonSchema = z.enum([
+  'logout',
+  'reuse',
+  'user_inactive',
+  'user_deactivated',
+  'password_changed',
+  'role_changed',
+  'api_key_revoked',
+]);
+export type RevocationReason = z.infer<typeof RevocationReasonSchema>;
+const RevocationBase = { id: z.uuid(), at: z.number().int(), reason: RevocationReasonSchema, user_id: z.string().min(1) };
+/**
+ * `evt.auth.revoked.v1`: published by auth after the change is committed, so that every replica that
+ * caches session checks or API key verifications (gateway, ingest) forgets them at once.
+ * `scope` says what to forget: one session, one API key, or everything of one user (their sessions
+ * and their API keys, whose rights follow the user).
+ */
+export const RevocationEventSchema = z.discriminatedUnion('scope', [
+  z.object({ ...RevocationBase, scope: z.literal('session'), session_id: z.string().min(1) }),
+  z.object({ ...RevocationBase, scope: z.literal('api_key'), api_key_id: z.string().min(1) }),
+  z.object({ ...RevocationBase, scope: z.literal('user') }),
+]);
+export type RevocationEvent = z.infer<typeof RevocationEventSchema>;
 
 export const authRpc = {
   'rpc.auth.login.v1': { request: LoginRequestSchema.extend(ClientInfo), response: TokenPairSchema },

@@ -63,6 +63,11 @@ export const PrincipalSchema = z.object({
   permissions: z.array(PermissionSchema),
   session_id: z.string().optional(),
   ip: z.string().optional(),
+  /**
+   * for API keys bound to one agent: the only agent the key may push telemetry for, heartbeat and
+   * read the config of (on the ingest port). Absent: the key is not bound (fleet-wide).
+   */
+  agent_id: z.string().optional(),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { authRpc } from './auth.js';
+import { authRpc, RevocationEventSchema } from './auth.js';
 import { auditRpc, AuditEventSchema } from './audit.js';
 import { registryRpc, AgentStatusChangedSchema, AgentSchema } from './registry.js';
 import { ingestRpc, TelemetryBatchSchema } from './ingest.js';
@@ -37,6 +37,8 @@ export const STREAMS = {
   TELEMETRY: { name: 'AGENTMON_TELEMETRY', subjects: ['evt.ingest.telemetry.>'] },
   EVENTS: { name: 'AGENTMON_EVENTS', subjects: ['evt.registry.>', 'evt.alerting.>'] },
   AUDIT: { name: 'AGENTMON_AUDIT', subjects: ['evt.audit.>'] },
+  /** revocations: read by every gateway and ingest replica with its own ordered consumer */
+  AUTH: { name: 'AGENTMON_AUTH', subjects: ['evt.auth.>'] },
 } as const;
 export type StreamKey = keyof typeof STREAMS;
 
@@ -48,6 +50,7 @@ export const EVENTS = {
   'evt.alerting.alert.fired.v1': { stream: 'EVENTS', schema: AlertEventSchema },
   'evt.alerting.alert.resolved.v1': { stream: 'EVENTS', schema: AlertEventSchema },
   'evt.audit.recorded.v1': { stream: 'AUDIT', schema: AuditEventSchema },
+  'evt.auth.revoked.v1': { stream: 'AUTH', schema: RevocationEventSchema },
 } as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType }>;
 export type EventMap = typeof EVENTS;
 export type EventSubject = keyof EventMap;

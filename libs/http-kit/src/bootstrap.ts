@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { METRICS_REGISTRY, PinoNestLogger } from '@agentmon/observability';
 import type { Registry } from 'prom-client';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
-import { setRpcLogger } from '@agentmon/messaging';
+import { natsConnectionOptions, setRpcLogger, type NatsTlsOptions } from '@agentmon/messaging';
+import type { Server as TlsServer } from 'node:tls';
+import { httpsServerOptions, reloadCertificatesOnChange, type HttpsServerTls } from './https.js';
 import { AllExceptionsFilter } from './exception.filter.js';
 import { requestIdMiddleware } from './request-id.middleware.js';
 
@@ -19,11 +21,22 @@ export interface ServiceBootstrap {
   natsUrl: string;
   /** answer request/reply subjects on NATS (every service but the gateway) */
   rpc: boolean;
-  /** an HTTP adapter other than Express (ingest uses Fastify) */
-  adapter?: Parameters<typeof NestFactory.create>[1];
+  /**
+   * an HTTP adapter other than Express (ingest uses Fastify); a function receives the HTTPS options
+   * to build it with (Fastify takes them in its constructor), undefined for plain HTTP
+   */
+  adapter?: HttpAdapter | ((https: { cert: string; key: string } | undefined) => HttpAdapter);
   /** extra set-up before listening (body limits, CORS, sockets, OpenAPI) */
   configure?: (app: INestApplication) => void | Promise<void>;
+  /** serve HTTPS only, with this certificate and key (serverTls(config) of @agentmon/config) */
+  https?: HttpsServerTls;
+  /** how often the certificate files are checked for a renewal (default 60 s) */
+  certificateReloadMs?: number;
+  /** TLS to NATS for the request/reply transport (natsTls(config) of @agentmon/config) */
+  natsTls?: NatsTlsOptions;
 }
+
+type HttpAdapter = Parameters<typeof NestFactory.create>[1];
 
 /**
  * Starts a service the same way everywhere: JSON logs, request ids, the contract's error bodies,
@@ -33,9 +46,14 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
   setRpcLogger(opts.logger);
   process.on('unhandledRejection', (err) => opts.logger.error({ err }, 'unhandled rejection'));
   const nestLogger = new PinoNestLogger(opts.logger);
-  const app = opts.adapter
-    ? await NestFactory.create(opts.module, opts.adapter as never, { logger: nestLogger })
-    : await NestFactory.create(opts.module, { logger: nestLogger });
+  const httpsOptions = opts.https ? httpsServerOptions(opts.https) : undefined;
+  const adapter = typeof opts.adapter === 'function' ? opts.adapter(httpsOptions) : opts.adapter;
+  if (adapter && httpsOptions && typeof opts.adapter !== 'function') {
+    throw new Error(`${opts.service}: HTTPS with a custom adapter needs the adapter as a function of the HTTPS options`);
+  }
+  const app = adapter
+    ? await NestFactory.create(opts.module, adapter as never, { logger: nestLogger })
+    : await NestFactory.create(opts.module, { logger: nestLogger, ...(httpsOptions ? { httpsOptions } : {}) });
   app.use(requestIdMiddleware);
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost), opts.logger));
   app.enableShutdownHooks();
@@ -46,14 +64,20 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.NATS,
-        options: { servers: opts.natsUrl.split(','), queue: opts.service, name: `${opts.service}-rpc`, maxReconnectAttempts: -1 } as never,
+        options: { ...natsConnectionOptions(opts.natsUrl, opts.natsTls), queue: opts.service, name: `${opts.service}-rpc`, maxReconnectAttempts: -1 } as never,
       },
       { inheritAppConfig: false },
     );
     await app.startAllMicroservices();
   }
   await app.listen(opts.port, opts.host);
-  opts.logger.info({ port: opts.port }, `${opts.service} listening`);
+  if (opts.https) {
+    const server = app.getHttpServer() as TlsServer;
+    if (typeof server.setSecureContext !== 'function') throw new Error(`${opts.service}: the HTTP adapter did not start an HTTPS server`);
+    const stop = reloadCertificatesOnChange(server, opts.https, opts.logger, opts.certificateReloadMs);
+    server.once('close', stop);
+  }
+  opts.logger.info({ port: opts.port, tls: Boolean(opts.https) }, `${opts.service} listening${opts.https ? ' (HTTPS)' : ''}`);
   return app;
 }
 

@@ -3,3 +3,5 @@ export * from './zod.pipe.js';
 export * from './request-id.middleware.js';
 export * from './bootstrap.js';
 export * from './http-metrics.interceptor.js';
+export * from './https.js';
+export * from './rate-limit/index.js';

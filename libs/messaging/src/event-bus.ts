@@ -26,6 +26,7 @@ import {
 } from '@agentmon/contracts';
 import { currentRequestId, runWithRequestId } from '@agentmon/observability';
 import { decodeJson, encodeJson } from './codec.js';
+import { natsConnectionOptions, type NatsTlsOptions } from './nats-tls.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -43,6 +44,9 @@ export const DEFAULT_STREAM_LIMITS: Record<StreamKey, StreamLimits> = {
   TELEMETRY: { maxAgeMs: 24 * 3600_000, maxBytes: 2 * 1024 ** 3, discardNew: true },
   EVENTS: { maxAgeMs: 7 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
   AUDIT: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 },
+  // revocations matter only while some replica may still cache what they revoke (seconds); an hour
+  // lets a replica that was cut off from NATS catch up on everything it missed
+  AUTH: { maxAgeMs: 3600_000, maxBytes: 64 * 1024 ** 2 },
 };
 
 export interface ConsumeOptions<S extends EventSubject> {
@@ -56,6 +60,22 @@ export interface ConsumeOptions<S extends EventSubject> {
   deliverNew?: boolean;
 }
 
+export interface FollowOptions<S extends EventSubject> {
+  /** subjects of one stream */
+  subjects: S[];
+  /** called for each new event, in stream order; it must not throw (errors are logged) */
+  handler: (payload: EventPayload<S>, subject: S) => void;
+  /**
+   * called when events may have been missed: the connection to NATS was lost, or the consumer had to
+   * be re-created (stream deleted, heartbeats missed). Whoever caches what the events invalidate
+   * should forget everything then.
+   */
+  onGap?: () => void;
+}
+
+/** what an ordered consumer reports when it may have missed messages */
+const GAP_NOTIFICATIONS = new Set(['reset', 'ordered_consumer_recreated', 'stream_not_found', 'consumer_deleted', 'heartbeats_missed']);
+
 /**
  * Durable facts over JetStream: typed publish with server acknowledgement and de-duplication id,
  * and durable consumers with explicit acks and redelivery with backoff on failure.
@@ -64,6 +84,7 @@ export class EventBus {
   private stopped = false;
   private readonly loops: Promise<void>[] = [];
   private readonly subs: Subscription[] = [];
+  private readonly followers: ConsumerMessages[] = [];
   /** the limits last given to ensureStreams, reused when a missing stream is re-created */
   private streamLimits: Partial<Record<StreamKey, StreamLimits>> = {};
 
@@ -74,8 +95,9 @@ export class EventBus {
     private readonly logger: Logger,
   ) {}
 
-  static async connect(servers: string, name: string, logger: Logger): Promise<EventBus> {
-    const nc = await connect({ servers: servers.split(','), name, maxReconnectAttempts: -1 });
+  /** `tls` (from natsTls in @agentmon/config) requires TLS, trusting its CA and presenting its client certificate. */
+  static async connect(servers: string, name: string, logger: Logger, tls?: NatsTlsOptions): Promise<EventBus> {
+    const nc = await connect({ ...natsConnectionOptions(servers, tls), name, maxReconnectAttempts: -1 });
     const jsm = await jetstreamManager(nc);
     return new EventBus(nc, jetstream(nc), jsm, logger);
   }
@@ -252,6 +274,59 @@ export class EventBus {
     }
   }
 
+  /**
+   * Every replica sees every new event of the subjects, in order, from now on: an ordered consumer
+   * of its own (ephemeral, no acks, in memory), which the client re-creates at the next sequence
+   * after a disconnect, so nothing stored in the stream while this replica was away is missed. For
+   * invalidations every replica must apply (revocations), where a queue group or a durable consumer
+   * shared by replicas would reach only one of them. The stream is created when missing.
+   */
+  async follow<S extends EventSubject>(opts: FollowOptions<S>): Promise<void> {
+    const key = EVENTS[opts.subjects[0]!].stream as StreamKey;
+    const stream = STREAMS[key].name;
+    await this.jsm.streams.info(stream).catch(async (err: unknown) => {
+      if (!isNotFound(err)) throw err;
+      await this.ensureStreams([key], this.streamLimits);
+    });
+    const consumer = await this.js.consumers.get(stream, { filter_subjects: filterFor(opts.subjects), deliver_policy: DeliverPolicy.New });
+    const messages = await consumer.consume();
+    this.followers.push(messages);
+    const gap = (cause: string) => {
+      if (this.stopped) return;
+      this.logger.warn({ stream, cause }, 'events may have been missed; caches they invalidate are cleared');
+      try {
+        opts.onGap?.();
+      } catch (err) {
+        this.logger.error({ err, stream }, 'onGap failed');
+      }
+    };
+    void (async () => {
+      for await (const status of messages.status()) if (GAP_NOTIFICATIONS.has(status.type)) gap(status.type);
+    })().catch(() => undefined);
+    void (async () => {
+      for await (const status of this.nc.status()) if (status.type === 'disconnect' || status.type === 'reconnect') gap(`nats ${status.type}`);
+    })().catch(() => undefined);
+    const loop = (async () => {
+      for await (const msg of messages) {
+        const subject = msg.subject as S;
+        if (!opts.subjects.includes(subject)) continue;
+        const parsed = EVENTS[subject].schema.safeParse(decodeJsonSafe(msg.data));
+        if (!parsed.success) {
+          this.logger.error({ subject, seq: msg.seq }, 'event breaks its contract; ignored');
+          continue;
+        }
+        try {
+          opts.handler(parsed.data as EventPayload<S>, subject);
+        } catch (err) {
+          this.logger.error({ err, subject, seq: msg.seq }, 'event handler failed');
+        }
+      }
+    })().catch((err: unknown) => {
+      if (!this.stopped) this.logger.error({ err, stream }, 'following events stopped');
+    });
+    this.loops.push(loop);
+  }
+
   async ping(): Promise<void> {
     await this.nc.flush();
   }
@@ -259,6 +334,7 @@ export class EventBus {
   async close(): Promise<void> {
     this.stopped = true;
     for (const s of this.subs) s.unsubscribe();
+    for (const f of this.followers) await f.close().catch(() => undefined);
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
     // wait for in-flight handlers, at most 3 s; the timer must not keep the process alive afterwards
     let timer: NodeJS.Timeout | undefined;
@@ -274,6 +350,14 @@ export function filterFor(subjects: readonly string[]): string {
   for (let i = 0; split.every((t) => i < t.length - 1 && t[i] === split[0]![i]); i++) common.push(split[0]![i]!);
   if (common.length === 0) throw new Error(`subjects ${subjects.join(', ')} share no prefix for one consumer`);
   return `${common.join('.')}.>`;
+}
+
+function decodeJsonSafe(data: Uint8Array): unknown {
+  try {
+    return decodeJson(data);
+  } catch {
+    return undefined;
+  }
 }
 
 function isNotFound(err: unknown): boolean {

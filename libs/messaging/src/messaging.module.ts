@@ -4,6 +4,7 @@ import type { StreamKey } from '@agentmon/contracts';
 import type { DependencyCheck } from '@agentmon/observability';
 import { EventBus, type StreamLimits } from './event-bus.js';
 import { RpcClient } from './rpc-client.js';
+import type { NatsTlsOptions } from './nats-tls.js';
 
 export interface MessagingOptions {
   service: string;
@@ -13,6 +14,8 @@ export interface MessagingOptions {
   streams?: StreamKey[];
   streamLimits?: Partial<Record<StreamKey, StreamLimits>>;
   rpcTimeoutMs?: number;
+  /** TLS to NATS (natsTls(config) from @agentmon/config); undefined for plain TCP */
+  natsTls?: NatsTlsOptions;
 }
 
 @Injectable()
@@ -38,7 +41,7 @@ export class MessagingModule {
         {
           provide: EventBus,
           useFactory: async () => {
-            const bus = await EventBus.connect(opts.natsUrl, `${opts.service}-events`, opts.logger);
+            const bus = await EventBus.connect(opts.natsUrl, `${opts.service}-events`, opts.logger, opts.natsTls);
             if (opts.streams?.length) await bus.ensureStreams(opts.streams, opts.streamLimits);
             return bus;
           },
@@ -46,7 +49,7 @@ export class MessagingModule {
         {
           provide: RpcClient,
           useFactory: async () => {
-            const client = new RpcClient(opts.natsUrl, opts.rpcTimeoutMs ?? 5000, `${opts.service}-rpc-client`);
+            const client = new RpcClient(opts.natsUrl, opts.rpcTimeoutMs ?? 5000, `${opts.service}-rpc-client`, opts.natsTls);
             await client.connect();
             return client;
           },

@@ -12,6 +12,7 @@ import {
   type RpcSubject,
 } from '@agentmon/contracts';
 import { currentRequestId } from '@agentmon/observability';
+import { natsConnectionOptions, type NatsTlsOptions } from './nats-tls.js';
 
 export interface RpcCallOptions {
   timeoutMs?: number;
@@ -28,8 +29,9 @@ export class RpcClient {
     servers: string,
     private readonly defaultTimeoutMs = 5000,
     name = 'agentmon-rpc-client',
+    tls?: NatsTlsOptions,
   ) {
-    this.client = new ClientNats({ servers, name, maxReconnectAttempts: -1 } as never);
+    this.client = new ClientNats({ ...natsConnectionOptions(servers, tls), name, maxReconnectAttempts: -1 } as never);
   }
 
   async connect(): Promise<void> {

@@ -1,15 +1,32 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'pg';
 import { AppError } from '@agentmon/contracts';
 import { DataSource, type DataSourceOptions, type MigrationInterface, type EntitySchema } from 'typeorm';
 
+/** node-postgres `ssl`: false for plain TCP, or tls.connect options (see postgresConnection in @agentmon/config). */
+export type PostgresSsl = false | ConnectionOptions;
+
+const SSL_URL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslcrl', 'sslpassword'];
+
+/**
+ * With an explicit `ssl`, the URL's own TLS parameters are dropped: node-postgres lets those override
+ * the `ssl` option, which would silently replace the configured CA or verification.
+ */
+function effectiveUrl(url: string, ssl: PostgresSsl | undefined): string {
+  if (ssl === undefined) return url;
+  const u = new URL(url);
+  for (const p of SSL_URL_PARAMS) u.searchParams.delete(p);
+  return u.toString();
+}
+
 /** Creates the service's database when it does not exist yet (needs CREATEDB on the server). */
-export async function ensureDatabase(url: string): Promise<void> {
+export async function ensureDatabase(url: string, ssl?: PostgresSsl): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name ${name} must be letters, digits and _`);
-  const admin = new URL(url);
+  const admin = new URL(effectiveUrl(url, ssl));
   admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
+  const client = new Client({ connectionString: admin.toString(), ...(ssl !== undefined ? { ssl } : {}) });
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -35,7 +52,8 @@ export interface ServiceDataSourceOptions {
   /** a name for the connection, shown in pg_stat_activity */
   applicationName: string;
   poolSize?: number;
-  ssl?: DataSourceOptions extends { ssl?: infer S } ? S : unknown;
+  /** TLS (from postgresConnection in @agentmon/config); undefined keeps node-postgres' defaults (plain TCP) */
+  ssl?: PostgresSsl;
 }
 
 /**
@@ -43,10 +61,11 @@ export interface ServiceDataSourceOptions {
  * (never synchronize), each migration in its own transaction.
  */
 export async function openDataSource(opts: ServiceDataSourceOptions): Promise<DataSource> {
-  await ensureDatabase(opts.url);
+  await ensureDatabase(opts.url, opts.ssl);
   const ds = new DataSource({
     type: 'postgres',
-    url: opts.url,
+    url: effectiveUrl(opts.url, opts.ssl),
+    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
     entities: opts.entities,
     migrations: opts.migrations,
     migrationsTableName: 'schema_migrations',

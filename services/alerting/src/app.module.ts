@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls, postgresConnection } from '@agentmon/config';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -29,9 +30,9 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS }),
           dataSourceFactory: async () =>
-            openDataSource({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-alerting' }),
+            openDataSource({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-alerting' }),
         }),
-        MessagingModule.forRoot({ service: 'alerting', natsUrl: config.NATS_URL, logger, streams: ['EVENTS', 'AUDIT'] }),
+        MessagingModule.forRoot({ service: 'alerting', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, streams: ['EVENTS', 'AUDIT'] }),
         RedisModule,
         HealthModule.forRoot({
           info: { name: 'alerting', version: SERVICE_VERSION },

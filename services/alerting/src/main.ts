@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { natsTls, postgresConnection, serverTls } from '@agentmon/config';
 import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
 import { migrateOnly } from '@agentmon/persistence';
@@ -11,7 +12,7 @@ const config = loadAlertingConfig();
 const logger = createLogger('alerting', config.LOG_LEVEL);
 try {
   if (config.MIGRATE_ONLY) {
-    const applied = await migrateOnly({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-alerting-migrate' });
+    const applied = await migrateOnly({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-alerting-migrate' });
     logger.info({ applied }, 'migrations applied');
     process.exit(0);
   }
@@ -22,6 +23,8 @@ try {
     port: config.PORT,
     host: config.HTTP_HOST,
     natsUrl: config.NATS_URL,
+    natsTls: natsTls(config),
+    https: serverTls(config),
     rpc: true,
   });
 } catch (err) {

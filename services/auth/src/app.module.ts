@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls, postgresConnection } from '@agentmon/config';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -27,9 +28,9 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS }),
           dataSourceFactory: async () =>
-            openDataSource({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-auth' }),
+            openDataSource({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-auth' }),
         }),
-        MessagingModule.forRoot({ service: 'auth', natsUrl: config.NATS_URL, logger, streams: ['AUDIT'] }),
+        MessagingModule.forRoot({ service: 'auth', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, streams: ['AUDIT', 'AUTH'] }),
         HealthModule.forRoot({
           info: { name: 'auth', version: SERVICE_VERSION },
           registry: createMetricsRegistry('auth'),

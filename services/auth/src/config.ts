@@ -15,8 +15,17 @@
  *   SIGNING_KEY_ROTATE_AFTER_DAYS  age after which the JWT signing key is replaced; the previous key stays in
  *                             the JWKS so tokens it signed keep verifying (default 90)
  *   SHUTDOWN_TIMEOUT_MS       grace period for shutdown (default 10000)
+ *   TLS_CERT_FILE, TLS_KEY_FILE  PEM certificate and key: the HTTP port serves HTTPS only (renewed files
+ *                             are picked up)
+ *   NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE  CA and client certificate for NATS; any of
+ *                             them, or tls:// in NATS_URL, requires TLS
+ *   DATABASE_SSL_MODE         disable, require, verify-ca or verify-full (libpq's meaning; default: the
+ *                             sslmode of DATABASE_URL, else plain TCP; a CA without a mode means verify-full)
+ *   DATABASE_CA_FILE, DATABASE_CERT_FILE, DATABASE_KEY_FILE  PostgreSQL's CA and a client certificate
+ *                             (else sslrootcert/sslcert/sslkey in DATABASE_URL)
+ *   The *_FILE variables are paths of PEM files, read and checked at boot (@agentmon/config, tls.ts).
  */
-import { baseConfigShape, env, loadConfig, z } from '@agentmon/config';
+import { baseConfigShape, env, loadConfig, postgresTlsShape, z } from '@agentmon/config';
 import { PASSWORD_MIN_LENGTH } from './crypto/password.js';
 
 const ENCRYPTION_KEY_HINT = 'base64 of 32 random bytes, e.g. the output of `openssl rand -base64 32`';
@@ -33,6 +42,7 @@ export const AuthConfigSchema = z.object({
   ...baseConfigShape,
   PORT: env.port(8002),
   DATABASE_URL: env.postgresUrl('agentmon_auth'),
+  ...postgresTlsShape,
   AUTH_ENCRYPTION_KEY: EncryptionKeySchema,
   AGENTMON_ADMIN_PASSWORD: z.preprocess(
     emptyAsUnset,

@@ -2,7 +2,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { AccessTokenClaimsSchema, AppError, STREAMS, type Principal, type Role, type TokenPair } from '@agentmon/contracts';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AccessTokenClaimsSchema, AppError, RevocationEventSchema, STREAMS, type Principal, type RevocationEvent, type Role, type TokenPair } from '@agentmon/contracts';
 import { EventBus, RpcClient } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
@@ -572,5 +574,101 @@ describe('audit log', () => {
   it('is append-only', async () => {
     await expect(db.query(`UPDATE audit_logs SET action = 'tampered'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM audit_logs`)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('revocations announced to every replica (evt.auth.revoked.v1)', () => {
+  let nc: NatsConnection;
+  const received: RevocationEvent[] = [];
+  beforeAll(async () => {
+    // a plain subscription sees what JetStream stores on the subject, as each replica's ordered consumer does
+    nc = await connect({ servers: TEST_INFRA.natsUrl });
+    nc.subscribe('evt.auth.revoked.v1', {
+      callback: (_err, msg) => {
+        received.push(RevocationEventSchema.parse(msg.json()));
+      },
+    });
+    await nc.flush();
+  });
+  afterAll(async () => {
+    await nc?.close();
+  });
+  /** The revocation announced for `match`; auth publishes before it answers, so it is there almost at once. */
+  const announced = (match: (e: RevocationEvent) => boolean) => eventually(async () => received.find(match), (e) => e !== undefined, 2000);
+
+  it('announces a logout and a replayed refresh token as the end of one session', async () => {
+    const { principal, user, password } = await createUser('viewer');
+    await rpc.request('rpc.auth.logout.v1', { principal });
+    expect(await announced((e) => e.scope === 'session' && e.session_id === principal.session_id)).toMatchObject({
+      scope: 'session',
+      session_id: principal.session_id,
+      user_id: user.id,
+      reason: 'logout',
+      id: expect.any(String),
+      at: expect.any(Number),
+    });
+
+    const pair = await login(user.username, password);
+    const sid = principalFrom(pair).session_id!;
+    await rpc.request('rpc.auth.refresh.v1', { refresh_token: pair.refresh_token });
+    await rpcError(rpc.request('rpc.auth.refresh.v1', { refresh_token: pair.refresh_token }));
+    expect(await announced((e) => e.scope === 'session' && e.session_id === sid)).toMatchObject({ reason: 'reuse', user_id: user.id });
+  });
+
+  it('announces deactivation, a new password and a new role as the end of everything of the user', async () => {
+    const admin = await adminPrincipal();
+    for (const [patch, reason] of [
+      [{ role: 'operator' as const }, 'role_changed'],
+      [{ password: 'a-brand-new-password-1' }, 'password_changed'],
+      [{ active: false }, 'user_deactivated'],
+    ] as const) {
+      const { user } = await createUser('viewer');
+      await rpc.request('rpc.auth.user.update.v1', { principal: admin, id: user.id, patch });
+      expect(await announced((e) => e.scope === 'user' && e.user_id === user.id)).toMatchObject({ scope: 'user', reason });
+    }
+  });
+
+  it('announces a revoked API key once, and stores the announcements in the AUTH stream', async () => {
+    const { principal, user } = await createUser('operator');
+    const created = await rpc.request('rpc.auth.api-key.create.v1', { principal, key: { name: 'announced', permissions: ['read'] } });
+    await rpc.request('rpc.auth.api-key.delete.v1', { principal, id: created.id });
+    await rpc.request('rpc.auth.api-key.delete.v1', { principal, id: created.id }); // already revoked: nothing new
+    expect(await announced((e) => e.scope === 'api_key' && e.api_key_id === created.id)).toMatchObject({ user_id: user.id, reason: 'api_key_revoked' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received.filter((e) => e.scope === 'api_key' && e.api_key_id === created.id)).toHaveLength(1);
+
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(STREAMS.AUTH.name);
+    expect(info.state.messages).toBeGreaterThanOrEqual(received.length);
+  });
+});
+
+describe('API keys bound to an agent', () => {
+  it('stores the agent of an ingest-only key and resolves it into the principal', async () => {
+    const { principal } = await createUser('operator');
+    const created = await rpc.request('rpc.auth.api-key.create.v1', { principal, key: { name: 'agent-7 pusher', permissions: ['ingest:write'], agent_id: 'agent-7' } });
+    expect(created).toMatchObject({ agent_id: 'agent-7', permissions: ['ingest:write'] });
+    expect(await rpc.request('rpc.auth.api-key.verify.v1', { key: created.key })).toMatchObject({ kind: 'api_key', id: created.id, agent_id: 'agent-7', permissions: ['ingest:write'] });
+    const listed = await rpc.request('rpc.auth.api-key.list.v1', { principal, page: {} });
+    expect(listed.items.find((k) => k.id === created.id)).toMatchObject({ agent_id: 'agent-7' });
+
+    const unbound = await rpc.request('rpc.auth.api-key.create.v1', { principal, key: { name: 'fleet pusher', permissions: ['ingest:write'] } });
+    expect(unbound.agent_id).toBeNull();
+    expect(await rpc.request('rpc.auth.api-key.verify.v1', { key: unbound.key })).not.toHaveProperty('agent_id');
+
+    const stored = await eventually(() => auditRows(`action = 'api_key.create' AND resource_id = $1`, [created.id]), (r) => r.length === 1);
+    expect(stored[0]?.after).toMatchObject({ agent_id: 'agent-7' });
+  });
+
+  it('binds only keys that hold exactly ingest:write (400 naming key.agent_id), and checks the agent id', async () => {
+    const admin = await adminPrincipal();
+    for (const permissions of [['read'], ['ingest:write', 'read'], ['admin']] as const) {
+      const err = await rpcError(rpc.request('rpc.auth.api-key.create.v1', { principal: admin, key: { name: 'x', permissions: [...permissions], agent_id: 'agent-7' } }));
+      expect(err.statusCode).toBe(400);
+      expect(err.details?.[0]?.path).toBe('key.agent_id');
+    }
+    const bad = await rpcError(rpc.request('rpc.auth.api-key.create.v1', { principal: admin, key: { name: 'x', permissions: ['ingest:write'], agent_id: 'no spaces/allowed' } }));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.details?.[0]?.path).toContain('agent_id');
   });
 });

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls } from '@agentmon/config';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -17,13 +18,17 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { RealtimeModule } from './realtime/realtime.module.js';
 import { REDIS, RedisModule, redisCheck } from './redis/redis.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RateLimitPolicy } from './rate-limit/rate-limit-policy.decorator.js';
 import { SystemModule } from './system/system.module.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
 // /health/live, /health/ready and /metrics (from the shared library) are for probes and Prometheus:
-// declared public here so the deny-by-default guard serves them, and kept out of the API document.
+// declared public here so the deny-by-default guard serves them, exempt from the rate limits, and kept
+// out of the API document.
 Access('public')(HealthController);
+RateLimitPolicy('exempt')(HealthController);
 ApiExcludeController()(HealthController);
 
 @Module({})
@@ -34,8 +39,9 @@ export class AppModule {
       imports: [
         ConfigHolder.forRoot(config, logger),
         // the gateway publishes no events and answers no rpc subjects: it only asks and listens
-        MessagingModule.forRoot({ service: 'gateway', natsUrl: config.NATS_URL, logger, rpcTimeoutMs: config.RPC_TIMEOUT_MS }),
+        MessagingModule.forRoot({ service: 'gateway', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, rpcTimeoutMs: config.RPC_TIMEOUT_MS }),
         RedisModule,
+        RateLimitModule,
         HealthModule.forRoot({
           info: { name: 'gateway', version: SERVICE_VERSION },
           registry: createMetricsRegistry('gateway'),

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { natsTls, serverTls } from '@agentmon/config';
 import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
 import { loadGatewayConfig } from './config.js';
@@ -14,6 +15,9 @@ await bootstrapService({
   port: config.PORT,
   host: config.HTTP_HOST,
   natsUrl: config.NATS_URL,
+  natsTls: natsTls(config),
+  // socket.io rides on this server, so it speaks wss:// whenever the port speaks HTTPS
+  https: serverTls(config),
   rpc: false,
   configure: (app) => configureHttp(app, config),
 });

@@ -4,13 +4,14 @@
  * (libs/messaging), so requests and replies are checked against the same schemas as in production.
  * The auth double signs real RS256 access tokens with a key it publishes as JWKS.
  */
-import { Controller, Module } from '@nestjs/common';
+import { Controller, Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { INestMicroservice } from '@nestjs/common';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { AppError, type Agent, type Principal, type Role, type RpcParsedRequest, type ServiceHealth, type User } from '@agentmon/contracts';
-import { RpcHandler } from '@agentmon/messaging';
+import { pino } from 'pino';
+import { AppError, type Agent, type Principal, type RevocationEvent, type Role, type RpcParsedRequest, type ServiceHealth, type User } from '@agentmon/contracts';
+import { EventBus, RpcHandler } from '@agentmon/messaging';
 
 export const KID = 'test-key-1';
 
@@ -28,6 +29,8 @@ export async function newSigningKey(kid = KID): Promise<SigningMaterial> {
 export interface TokenOptions {
   role: Role;
   username?: string;
+  /** user id (`sub`); `user-<role>` when absent */
+  sub?: string;
   sid?: string;
   kid?: string;
   key?: CryptoKey;
@@ -44,22 +47,35 @@ export const seen = {
   logins: [] as RpcParsedRequest<'rpc.auth.login.v1'>[],
   logouts: [] as Principal[],
   sessionChecks: 0,
+  keyVerifications: 0,
 };
 
 const state = {
   signing: undefined as SigningMaterial | undefined,
   revokedSessions: new Set<string>(),
+  revokedUsers: new Set<string>(),
+  /** session id → user id, as signToken made them */
+  sessionUsers: new Map<string, string>(),
   apiKeys: new Map<string, Principal>(),
+  /** announces revocations as auth does (evt.auth.revoked.v1 on JetStream) */
+  bus: undefined as EventBus | undefined,
 };
+
+async function announce(revocation: RevocationEvent extends infer E ? (E extends RevocationEvent ? Omit<E, 'id' | 'at'> : never) : never): Promise<void> {
+  await state.bus!.publish('evt.auth.revoked.v1', { id: crypto.randomUUID(), at: Date.now(), ...revocation } as RevocationEvent);
+}
 
 export async function signToken(o: TokenOptions): Promise<string> {
   const signing = state.signing!;
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ username: o.username ?? `${o.role}-user`, role: o.role, sid: o.sid ?? `sess-${o.role}-${Math.random().toString(36).slice(2)}` })
+  const sub = o.sub ?? `user-${o.role}`;
+  const sid = o.sid ?? `sess-${o.role}-${Math.random().toString(36).slice(2)}`;
+  state.sessionUsers.set(sid, sub);
+  return new SignJWT({ username: o.username ?? `${o.role}-user`, role: o.role, sid })
     .setProtectedHeader({ alg: 'RS256', kid: o.kid ?? KID, typ: 'JWT' })
     .setIssuer(o.issuer ?? 'agentmon')
     .setAudience(o.audience ?? 'agentmon')
-    .setSubject(`user-${o.role}`)
+    .setSubject(sub)
     .setJti(crypto.randomUUID())
     .setIssuedAt(now - 60)
     .setExpirationTime(now + (o.expiresInSeconds ?? 600))
@@ -105,14 +121,34 @@ class FakeAuthController {
   @RpcHandler('rpc.auth.session.check.v1')
   async sessionCheck(req: RpcParsedRequest<'rpc.auth.session.check.v1'>) {
     seen.sessionChecks++;
-    return { active: !state.revokedSessions.has(req.session_id) };
+    const user = state.sessionUsers.get(req.session_id);
+    return { active: !state.revokedSessions.has(req.session_id) && !(user !== undefined && state.revokedUsers.has(user)) };
   }
 
   @RpcHandler('rpc.auth.api-key.verify.v1')
   async verifyKey(req: RpcParsedRequest<'rpc.auth.api-key.verify.v1'>) {
+    seen.keyVerifications++;
     const p = state.apiKeys.get(req.key);
-    if (!p) throw new AppError('unauthorized', 'unknown API key');
+    if (!p || state.revokedUsers.has(p.user_id)) throw new AppError('unauthorized', 'unknown API key');
     return p;
+  }
+
+  @RpcHandler('rpc.auth.api-key.delete.v1')
+  async deleteKey(req: RpcParsedRequest<'rpc.auth.api-key.delete.v1'>) {
+    const found = [...state.apiKeys.entries()].find(([, p]) => p.id === req.id);
+    if (!found) throw AppError.notFound('API key', req.id);
+    state.apiKeys.delete(found[0]);
+    await announce({ scope: 'api_key', api_key_id: req.id, user_id: found[1].user_id, reason: 'api_key_revoked' });
+    return { ok: true as const };
+  }
+
+  @RpcHandler('rpc.auth.user.update.v1')
+  async updateUser(req: RpcParsedRequest<'rpc.auth.user.update.v1'>) {
+    if (req.patch.active === false) {
+      state.revokedUsers.add(req.id);
+      await announce({ scope: 'user', user_id: req.id, reason: 'user_deactivated' });
+    }
+    return { id: req.id, username: req.id, email: null, role: req.patch.role ?? 'viewer', active: req.patch.active ?? true, created_at: now(), updated_at: now() };
   }
 
   @RpcHandler('rpc.auth.login.v1')
@@ -125,7 +161,10 @@ class FakeAuthController {
   @RpcHandler('rpc.auth.logout.v1')
   async logout(req: RpcParsedRequest<'rpc.auth.logout.v1'>) {
     seen.logouts.push(req.principal);
-    if (req.principal.session_id) state.revokedSessions.add(req.principal.session_id);
+    if (req.principal.session_id) {
+      state.revokedSessions.add(req.principal.session_id);
+      await announce({ scope: 'session', session_id: req.principal.session_id, user_id: req.principal.user_id, reason: 'logout' });
+    }
     return { ok: true as const };
   }
 
@@ -182,12 +221,23 @@ class FakeRegistryController {
   }
 }
 
-@Module({ controllers: [FakeAuthController, FakeRegistryController] })
+/** Closes the doubles' own NATS connection with the microservice. */
+@Injectable()
+class FakeBusCloser implements OnModuleDestroy {
+  async onModuleDestroy() {
+    await state.bus?.close();
+    state.bus = undefined;
+  }
+}
+
+@Module({ controllers: [FakeAuthController, FakeRegistryController], providers: [FakeBusCloser] })
 class FakeServicesModule {}
 
 /** Starts the doubles on NATS; the caller closes the returned microservice. */
 export async function startFakeServices(natsUrl: string): Promise<INestMicroservice> {
   state.signing = await newSigningKey();
+  state.bus = await EventBus.connect(natsUrl, 'gateway-int-fake-auth', pino({ level: 'silent' }));
+  await state.bus.ensureStreams(['AUTH']);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(FakeServicesModule, {
     transport: Transport.NATS,
     options: { servers: [natsUrl], queue: 'gateway-int-fakes' } as never,

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls } from '@agentmon/config';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { HealthModule, createMetricsRegistry, type DependencyCheck } from '@agentmon/observability';
@@ -10,6 +11,8 @@ import { IngestModule } from './ingest/ingest.module.js';
 import { InfluxModule } from './influx/influx.module.js';
 import { InfluxClient } from './influx/influx.client.js';
 import { QueriesModule } from './queries/queries.module.js';
+import { BackpressureModule } from './backpressure/backpressure.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { INGEST_METRICS, ingestMetrics } from './stats/ingest-metrics.js';
 import { IngestStatsService } from './stats/ingest-stats.service.js';
 import { StatsModule } from './stats/stats.module.js';
@@ -25,7 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config, logger, registry),
-        MessagingModule.forRoot({ service: 'ingest', natsUrl: config.NATS_URL, logger, streams: ['TELEMETRY'] }),
+        MessagingModule.forRoot({ service: 'ingest', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, streams: ['TELEMETRY'] }),
         HealthModule.forRoot({
           info: { name: 'ingest', version: SERVICE_VERSION },
           registry,
@@ -38,6 +41,8 @@ export class AppModule {
         IngestModule,
         AgentsModule,
         QueriesModule,
+        BackpressureModule,
+        RateLimitModule,
       ],
       controllers: [HealthRpcController],
       providers: [

@@ -8,7 +8,7 @@
  * | HTTP_HOST           | 0.0.0.0                    | address the HTTP server binds to |
  * | LOG_LEVEL           | info                       | pino level (fatal … trace, silent) |
  * | NATS_URL            | nats://127.0.0.1:4222      | NATS with JetStream, comma-separated for a cluster |
- * | REDIS_URL           | redis://127.0.0.1:6379/0   | Redis for the ingest-rate counters shared by all replicas |
+ * | REDIS_URL           | redis://127.0.0.1:6379/0   | Redis for the rate limits and the ingest-rate counters shared by all replicas |
  * | INFLUX_URL          | http://127.0.0.1:8086      | InfluxDB v1 HTTP API (1.x, or 2.x/3.x v1 compatibility endpoints) |
  * | INFLUX_DATABASE     | agentmon                   | database holding the raw and downsampled points |
  * | INFLUX_USERNAME     | (none)                     | InfluxDB user, sent as HTTP Basic auth when set |
@@ -17,15 +17,35 @@
  * | AGG_RETENTION       | 365d                       | how long the 1m and 1h aggregates are kept (`agg_1m`, `agg_1h`) |
  * | WRITE_BATCH_SIZE    | 5000                       | lines per InfluxDB write |
  * | WRITE_FLUSH_MS      | 500                        | longest a line waits before it is written |
+ * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
  * | MAX_POINTS          | 50000                      | most points (or lines) in one request (400 beyond) |
  * | API_KEY_CACHE_MS    | 10000                      | how long a verified API key (or a refusal) is remembered |
  * | API_KEY_CACHE_SIZE  | 10000                      | most API keys remembered at once |
- * | MAX_INFLIGHT_BYTES  | 268435456 (256 MiB)        | request bytes being published at once; beyond it the answer is 503 with Retry-After |
+ * | MAX_INFLIGHT_BYTES  | 268435456 (256 MiB)        | request body bytes held at once (read, parsed or being published), over all requests; beyond it 503 with Retry-After |
+ * | WRITER_ACK_WAIT_MS  | 60000                      | how long stream messages fetched by a writer that died wait before another replica writes them |
+ * | BACKPRESSURE_MAX_BACKLOG | 100000                | stream messages waiting for the InfluxDB writer (num_pending + num_ack_pending); beyond it pushes get 503 |
+ * | BACKPRESSURE_MAX_STREAM_FILL | 0.8               | fraction of the TELEMETRY stream's max_bytes in use beyond which pushes get 503 (JetStream refuses new messages at 1.0) |
+ * | BACKPRESSURE_MAX_LAG_MS | 21600000 (6 h)         | age of the oldest message the writer has not written (InfluxDB down for long); beyond it pushes get 503, long before the stream's 24 h max age would drop it |
+ * | BACKPRESSURE_REFRESH_MS | 250                    | how often the writer's backlog and the stream's fill are read from JetStream (cached in between, never per request) |
+ * | BACKPRESSURE_RETRY_AFTER_S | 5                   | Retry-After of a 503 for backpressure |
+ * | INGEST_RATE_WINDOW_S | 60                        | window of the ingest budgets (seconds); GCRA in Redis, shared by all replicas, refilling one unit every window/limit |
+ * | INGEST_MAX_PER_KEY  | 6000                       | requests per API key per window on every ingest route (then 429 with Retry-After, before the body is read); 0 = no per-key limit |
+ * | INGEST_MAX_PER_IP   | 12000                      | requests per client address (IPv6: per /64) per window, with or without a valid key; 0 = none |
+ * | RATE_LIMIT_REDIS_TIMEOUT_MS | 250                | longest wait for Redis on a rate-limit check; beyond it (or Redis down) requests pass unchecked (logged, counted in /metrics) |
  * | SHUTDOWN_TIMEOUT_MS | 10000                      | grace period on SIGTERM |
  * | MIGRATE_ONLY        | false                      | apply the InfluxDB migrations, then exit (Helm hook Job) |
+ * | TLS_CERT_FILE, TLS_KEY_FILE | (none)             | PEM certificate and key: the port serves HTTPS only (renewed files are picked up) |
+ * | NATS_TLS_CA_FILE    | (system CAs)               | CA of the NATS servers; any NATS_TLS_* or tls:// in NATS_URL requires TLS |
+ * | NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE | (none)   | client certificate for NATS servers that verify clients |
+ * | REDIS_CA_FILE       | (system CAs)               | CA of Redis, for a rediss:// REDIS_URL |
+ * | REDIS_CERT_FILE, REDIS_KEY_FILE | (none)         | client certificate for Redis (tls-auth-clients) |
+ * | INFLUX_CA_FILE      | (system CAs)               | CA of InfluxDB, for an https:// INFLUX_URL |
+ * | INFLUX_CERT_FILE, INFLUX_KEY_FILE | (none)       | client certificate for InfluxDB |
+ *
+ * The *_FILE variables are paths of PEM files, read and checked at boot (@agentmon/config, tls.ts).
  */
-import { baseConfigShape, env, loadConfig, z } from '@agentmon/config';
+import { baseConfigShape, env, influxTlsShape, loadConfig, redisTlsShape, z } from '@agentmon/config';
 
 /** InfluxDB durations the service accepts for retention: hours, days or weeks (InfluxDB's minimum is 1h). */
 const retention = (def: string) =>
@@ -40,7 +60,9 @@ export const IngestConfigSchema = z.object({
   ...baseConfigShape,
   PORT: env.port(8001),
   REDIS_URL: env.redisUrl,
+  ...redisTlsShape,
   INFLUX_URL: env.influxUrl,
+  ...influxTlsShape,
   INFLUX_DATABASE: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
@@ -52,11 +74,22 @@ export const IngestConfigSchema = z.object({
   AGG_RETENTION: retention('365d'),
   WRITE_BATCH_SIZE: positiveInt(5000, 100_000),
   WRITE_FLUSH_MS: env.durationMs(500),
+  WRITE_CONCURRENCY: positiveInt(4, 64),
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),
   MAX_POINTS: positiveInt(50_000),
   API_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(10_000),
   API_KEY_CACHE_SIZE: positiveInt(10_000),
   MAX_INFLIGHT_BYTES: positiveInt(256 * 1024 * 1024),
+  WRITER_ACK_WAIT_MS: env.durationMs(60_000),
+  BACKPRESSURE_MAX_BACKLOG: positiveInt(100_000),
+  BACKPRESSURE_MAX_STREAM_FILL: z.coerce.number().gt(0).max(1).default(0.8),
+  BACKPRESSURE_MAX_LAG_MS: env.durationMs(6 * 3_600_000),
+  BACKPRESSURE_REFRESH_MS: env.durationMs(250),
+  BACKPRESSURE_RETRY_AFTER_S: positiveInt(5, 3600),
+  INGEST_RATE_WINDOW_S: positiveInt(60, 86_400),
+  INGEST_MAX_PER_KEY: z.coerce.number().int().min(0).default(6000),
+  INGEST_MAX_PER_IP: z.coerce.number().int().min(0).default(12_000),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt(250, 10_000),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');

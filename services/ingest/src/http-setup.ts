@@ -4,10 +4,15 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '@agentmon/contracts';
 import type { IngestConfig } from './config.js';
+import { BackpressureService } from './backpressure/backpressure.service.js';
+import { installPushAdmission } from './backpressure/push-admission.js';
+import { IngestRateLimits } from './rate-limit/ingest-rate-limits.js';
+import { utf8JsonParser } from './ingest/utf8-body.js';
+import { installOtlpErrorEncoding } from './otlp/otlp-errors.js';
 
 /**
  * Fastify specifics of the ingest port:
- * - JSON bodies with Fastify's parser (prototype-poisoning checks), up to MAX_BODY_BYTES;
+ * - JSON bodies with Fastify's parser (prototype-poisoning checks) after a UTF-8 check, up to MAX_BODY_BYTES;
  * - every other body (line protocol as text/plain, octet-stream, form-encoded from `curl
  *   --data-binary`, or no Content-Type) as a raw Buffer, up to the same limit;
  * - `Content-Encoding: gzip|deflate` (Telegraf compresses by default) decompressed while reading,
@@ -17,10 +22,17 @@ import type { IngestConfig } from './config.js';
 export function configureIngestHttp(app: NestFastifyApplication, config: IngestConfig): void {
   const bodyLimit = config.MAX_BODY_BYTES;
   const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: unknown) => void) => done(null, body);
-  app.useBodyParser('application/json', { bodyLimit });
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  app.useBodyParser('application/json', { bodyLimit }, utf8JsonParser(fastify));
   app.useBodyParser('text/plain', { bodyLimit }, raw);
   app.useBodyParser('*', { bodyLimit }, raw);
   addDecompression(app.getHttpAdapter().getInstance() as FastifyInstance);
+  // after decompression: counts the bytes a body takes in memory
+  installPushAdmission(app.getHttpAdapter().getInstance() as FastifyInstance, app.get(BackpressureService), config.MAX_INFLIGHT_BYTES);
+  // per-key and per-address budgets (Redis), charged before the body is read: 429 with Retry-After beyond
+  app.get(IngestRateLimits).install(fastify);
+  // errors of /v1/metrics as google.rpc.Status, as OTLP/HTTP asks
+  installOtlpErrorEncoding(fastify);
 }
 
 function addDecompression(fastify: FastifyInstance): void {

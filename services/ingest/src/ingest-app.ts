@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { natsTls, serverTls } from '@agentmon/config';
 import { bootstrapService } from '@agentmon/http-kit';
 import { AppModule } from './app.module.js';
 import type { IngestConfig } from './config.js';
@@ -16,10 +17,14 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     port: config.PORT,
     host: config.HTTP_HOST,
     natsUrl: config.NATS_URL,
+    natsTls: natsTls(config),
+    https: serverTls(config),
     rpc: true,
     // X-Forwarded-For is believed from proxies on private networks only (ingress controllers), so
     // a client on the internet cannot choose the address recorded for its key
-    adapter: new FastifyAdapter({ bodyLimit: config.MAX_BODY_BYTES, trustProxy: 'loopback,linklocal,uniquelocal' }),
+    // (Fastify takes HTTPS in its constructor, so bootstrapService hands the options to this function)
+    adapter: (https) =>
+      new FastifyAdapter({ bodyLimit: config.MAX_BODY_BYTES, trustProxy: 'loopback,linklocal,uniquelocal', ...(https ? { https } : {}) } as never),
     configure: (app) => configureIngestHttp(app as NestFastifyApplication, config),
   });
 }

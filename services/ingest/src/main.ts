@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { influxTls } from '@agentmon/config';
 import { createLogger } from '@agentmon/observability';
 import { loadIngestConfig } from './config.js';
 import { startIngest } from './ingest-app.js';
@@ -16,6 +17,7 @@ try {
       database: config.INFLUX_DATABASE,
       ...(config.INFLUX_USERNAME ? { username: config.INFLUX_USERNAME } : {}),
       ...(config.INFLUX_PASSWORD ? { password: config.INFLUX_PASSWORD } : {}),
+      tls: influxTls(config),
     });
     const applied = await migrateInflux(
       { client, database: config.INFLUX_DATABASE, rawRetention: config.RAW_RETENTION, aggRetention: config.AGG_RETENTION },

@@ -220,10 +220,11 @@ describe('ingest service', () => {
     );
     const cqs = await influxql('SHOW CONTINUOUS QUERIES');
     const ours = cqs.results[0]!.series!.find((s) => (s as unknown as { name: string }).name === DB)!;
-    expect(ours.values.map((v) => v[0]).sort()).toEqual(['cq_agg_1h', 'cq_agg_1m']);
-    expect(String(ours.values.find((v) => v[0] === 'cq_agg_1m')![1])).toContain('SELECT mean(*), min(*), max(*), count(*) INTO agentmon_int.agg_1m.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1m), *');
+    // 0003 replaced the continuous queries of 0002 by ones that also keep sum(*)
+    expect(ours.values.map((v) => v[0]).sort()).toEqual(['cq_agg_1h_v2', 'cq_agg_1m_v2']);
+    expect(String(ours.values.find((v) => v[0] === 'cq_agg_1m_v2')![1])).toContain('SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agentmon_int.agg_1m.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1m), *');
     const steps = await influxql(`SELECT "applied", "step" FROM "${DB}"."agentmon_meta"."schema_migrations"`);
-    expect(steps.results[0]!.series![0]!.values.map((v) => v[2])).toEqual(['0001-retention-policies', '0002-continuous-queries']);
+    expect(steps.results[0]!.series![0]!.values.map((v) => v[2])).toEqual(['0001-retention-policies', '0002-continuous-queries', '0003-continuous-queries-with-sum']);
   });
 
   it('accepts a JSON batch with 202 after JetStream stored it, and the points become queryable', async () => {

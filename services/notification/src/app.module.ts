@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls, postgresConnection } from '@agentmon/config';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -25,10 +26,10 @@ export class AppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS }),
           dataSourceFactory: async () =>
-            openDataSource({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-notification' }),
+            openDataSource({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-notification' }),
         }),
         // EVENTS: consumed (alert events), so it must exist before the consumer; AUDIT: published
-        MessagingModule.forRoot({ service: 'notification', natsUrl: config.NATS_URL, logger, streams: ['EVENTS', 'AUDIT'] }),
+        MessagingModule.forRoot({ service: 'notification', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, streams: ['EVENTS', 'AUDIT'] }),
         HealthModule.forRoot({
           info: { name: 'notification', version: SERVICE_VERSION },
           registry: createMetricsRegistry('notification'),

@@ -15,8 +15,14 @@
  * | MAX_ATTEMPTS                 | 8                                                     | attempts per (alert, event, channel) before giving up |
  * | DELIVERY_TIMEOUT_MS          | 10000                                                 | time limit of one delivery attempt (HTTP request or SMTP session) |
  * | SHUTDOWN_TIMEOUT_MS          | 10000                                                 | grace period on SIGTERM |
+ * | TLS_CERT_FILE, TLS_KEY_FILE  | (none)                                                | PEM certificate and key: the port serves HTTPS only (renewed files are picked up) |
+ * | NATS_TLS_CA_FILE, NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE | (none)                     | CA and client certificate for NATS; any of them or tls:// in NATS_URL requires TLS |
+ * | DATABASE_SSL_MODE            | (from DATABASE_URL, else plain)                       | disable, require, verify-ca or verify-full (libpq's meaning); a CA without a mode means verify-full |
+ * | DATABASE_CA_FILE, DATABASE_CERT_FILE, DATABASE_KEY_FILE | (none)                     | PostgreSQL's CA and a client certificate (else sslrootcert/sslcert/sslkey in the URL) |
+ *
+ * The *_FILE variables are paths of PEM files, read and checked at boot (@agentmon/config, tls.ts).
  */
-import { baseConfigShape, env, loadConfig, z } from '@agentmon/config';
+import { baseConfigShape, env, loadConfig, postgresTlsShape, z } from '@agentmon/config';
 
 const ENCRYPTION_KEY_HINT = 'must be the base64 of exactly 32 bytes (make one with `openssl rand -base64 32`)';
 
@@ -32,6 +38,7 @@ export const NotificationConfigSchema = z.object({
   ...baseConfigShape,
   PORT: env.port(8005),
   DATABASE_URL: env.postgresUrl('agentmon_notification'),
+  ...postgresTlsShape,
   NOTIFICATION_ENCRYPTION_KEY: z
     .string({ error: `is required: ${ENCRYPTION_KEY_HINT}` })
     .refine((v) => decodeEncryptionKey(v) !== undefined, ENCRYPTION_KEY_HINT),

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { natsTls, postgresConnection } from '@agentmon/config';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -25,9 +26,9 @@ export class AppModule {
           // openDataSource retries nothing: a broken database or migration stops the start at once.
           useFactory: () => ({ type: 'postgres', url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, retryAttempts: 0 }),
           dataSourceFactory: async () =>
-            openDataSource({ url: config.DATABASE_URL, entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-registry' }),
+            openDataSource({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-registry' }),
         }),
-        MessagingModule.forRoot({ service: 'registry', natsUrl: config.NATS_URL, logger, streams: ['EVENTS', 'AUDIT', 'TELEMETRY'] }),
+        MessagingModule.forRoot({ service: 'registry', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, streams: ['EVENTS', 'AUDIT', 'TELEMETRY'] }),
         HealthModule.forRoot({
           info: { name: 'registry', version: SERVICE_VERSION },
           registry: createMetricsRegistry('registry'),

@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { redisTlsOptions } from '@agentmon/config';
 import type { DependencyCheck } from '@agentmon/observability';
 import { ALERTING_CONFIG, type AlertingConfig } from '../config.js';
 import { RedisKeys } from './redis-keys.js';
@@ -22,7 +23,7 @@ class RedisLifecycle implements OnApplicationShutdown {
       provide: REDIS,
       inject: [ALERTING_CONFIG],
       useFactory: async (config: AlertingConfig) => {
-        const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true });
+        const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true, ...redisTlsOptions(config) });
         await redis.connect();
         return redis;
       },

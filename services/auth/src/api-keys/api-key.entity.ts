@@ -24,7 +24,7 @@ export class ApiKeyEntity {
   @Column('uuid', { name: 'owner_id' })
   ownerId!: string;
 
-  /** reserved for keys bound to one agent; not set by the current API */
+  /** for keys bound to one agent (only `ingest:write` keys): the agent they may push for and read the config of */
   @Column('text', { name: 'agent_id', nullable: true })
   agentId!: string | null;
 

@@ -10,10 +10,11 @@ import { AuditRecorder } from '../audit/audit-recorder.service.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthMetrics } from '../metrics/auth-metrics.js';
 import { LOGGER } from '../logger.token.js';
+import { RevocationPublisher } from '../revocations/revocation-publisher.service.js';
 import { API_KEY_PREFIX, API_KEY_VISIBLE_LENGTH, newOpaqueToken, sha256Hex } from '../crypto/opaque-token.js';
 import { auditActor, isUuid } from '../principal.js';
 import { ApiKeyEntity } from './api-key.entity.js';
-import { exceeding, keyPrincipalRights, rolePermissions, sortPermissions } from './permissions.js';
+import { exceeding, impliedPermissions, keyPrincipalRights, rolePermissions, sortPermissions } from './permissions.js';
 
 type CreateApiKey = z.output<typeof CreateApiKeySchema>;
 type CreatedApiKey = z.input<typeof CreatedApiKeySchema>;
@@ -31,9 +32,17 @@ export class ApiKeysService {
     @Inject(AuditRecorder) private readonly audit: AuditRecorder,
     @Inject(AuthMetrics) private readonly metrics: AuthMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(RevocationPublisher) private readonly revocations: RevocationPublisher,
   ) {}
 
   async create(principal: Principal, input: CreateApiKey): Promise<CreatedApiKey> {
+    if (input.agent_id !== undefined && !(input.permissions.length === 1 && input.permissions[0] === 'ingest:write')) {
+      // a binding restricts pushing and config reads on the ingest port; on a key that may also read
+      // or change things through the gateway it would promise a restriction nobody enforces
+      throw new AppError('bad_request', 'only a key whose permissions are exactly ["ingest:write"] can be bound to an agent', [
+        { path: 'key.agent_id', reason: 'needs permissions ["ingest:write"]' },
+      ]);
+    }
     const creator = await this.users.findById(principal.user_id);
     if (!creator || !creator.active) throw new AppError('forbidden', 'the creating user is unknown or deactivated');
     const held = this.heldPermissions(principal, creator.role);
@@ -63,7 +72,7 @@ export class ApiKeysService {
       keyHash: sha256Hex(key),
       permissions: sortPermissions(input.permissions),
       ownerId: creator.id,
-      agentId: null,
+      agentId: input.agent_id ?? null,
       expiresAt: input.expires_at !== undefined ? new Date(input.expires_at) : null,
       lastUsedAt: null,
       lastUsedIp: null,
@@ -79,7 +88,14 @@ export class ApiKeysService {
       resource_id: row.id,
       outcome: 'success',
       ip: principal.ip ?? null,
-      after: { name: created.name, prefix: created.prefix, permissions: created.permissions, owner_id: created.owner_id, expires_at: created.expires_at },
+      after: {
+        name: created.name,
+        prefix: created.prefix,
+        permissions: created.permissions,
+        owner_id: created.owner_id,
+        agent_id: created.agent_id,
+        expires_at: created.expires_at,
+      },
     });
     return { ...created, key };
   }
@@ -117,8 +133,9 @@ export class ApiKeysService {
         resource_id: id,
         outcome: 'success',
         ip: principal.ip ?? null,
-        before: { name: row.name, prefix: row.prefix, permissions: row.permissions, owner_id: row.ownerId },
+        before: { name: row.name, prefix: row.prefix, permissions: row.permissions, owner_id: row.ownerId, agent_id: row.agentId },
       });
+      await this.revocations.announce({ scope: 'api_key', api_key_id: id, user_id: row.ownerId, reason: 'api_key_revoked' });
     }
     return { ok: true };
   }
@@ -127,7 +144,7 @@ export class ApiKeysService {
   async verify(key: string, ip: string | undefined): Promise<Principal> {
     if (!key.startsWith(API_KEY_PREFIX)) return this.refuse('unknown', 'API key is not valid');
     const [row] = (await this.ds.query(
-      `SELECT k.id, k.owner_id, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, u.username, u.role, u.active
+      `SELECT k.id, k.owner_id, k.permissions, k.agent_id, k.expires_at, k.revoked_at, k.last_used_at, u.username, u.role, u.active
          FROM api_keys k JOIN users u ON u.id = k.owner_id
         WHERE k.key_hash = $1`,
       [sha256Hex(key)],
@@ -135,6 +152,7 @@ export class ApiKeysService {
       id: string;
       owner_id: string;
       permissions: Permission[];
+      agent_id: string | null;
       expires_at: Date | null;
       revoked_at: Date | null;
       last_used_at: Date | null;
@@ -165,17 +183,19 @@ export class ApiKeysService {
       username: row.username,
       role: rights.role,
       permissions: rights.permissions,
+      ...(row.agent_id !== null ? { agent_id: row.agent_id } : {}),
       ...(ip !== undefined ? { ip } : {}),
     };
   }
 
   /**
    * What the acting principal may delegate: a user holds their role's permissions (read from the
-   * database, not from the token); a key holds its own permissions within its creator's current role.
+   * database, not from the token); a key holds what its own permissions imply (a `write` key also
+   * reads, an `admin` key holds all) within its creator's current role.
    */
   private heldPermissions(principal: Principal, creatorRole: Role): Permission[] {
     const ofRole = rolePermissions(creatorRole);
-    return principal.kind === 'user' ? ofRole : sortPermissions(principal.permissions.filter((p) => ofRole.includes(p)));
+    return principal.kind === 'user' ? ofRole : impliedPermissions(principal.permissions).filter((p) => ofRole.includes(p));
   }
 
   private refuse(outcome: 'unknown' | 'revoked' | 'expired' | 'owner_inactive', message: string): never {

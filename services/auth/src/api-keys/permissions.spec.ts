@@ -1,4 +1,4 @@
-import { exceeding, keyPrincipalRights, rolePermissions, roleOfPermissions, sortPermissions } from './permissions.js';
+import { exceeding, impliedPermissions, keyPrincipalRights, rolePermissions, roleOfPermissions, sortPermissions } from './permissions.js';
 
 describe('API key permissions', () => {
   it('gives each role what the contract says a creator holds', () => {
@@ -20,6 +20,13 @@ describe('API key permissions', () => {
     expect(roleOfPermissions(['read', 'write'])).toBe('operator');
     expect(roleOfPermissions(['read'])).toBe('viewer');
     expect(roleOfPermissions(['ingest:write'])).toBe('viewer');
+  });
+
+  it('expands what key permissions imply (admin everything, write also read)', () => {
+    expect(impliedPermissions(['admin'])).toEqual(['ingest:write', 'read', 'write', 'admin']);
+    expect(impliedPermissions(['write'])).toEqual(['read', 'write']);
+    expect(impliedPermissions(['read'])).toEqual(['read']);
+    expect(impliedPermissions(['ingest:write'])).toEqual(['ingest:write']);
   });
 
   it('caps the creator role by the key permissions', () => {

@@ -26,6 +26,20 @@ export function minRole(a: Role, b: Role): Role {
   return ROLE_RANK[a] <= ROLE_RANK[b] ? a : b;
 }
 
+/**
+ * What a set of key permissions amounts to: `admin` holds everything (the ingest port takes admin
+ * keys too), `write` includes `read`; `ingest:write` and `read` only themselves.
+ */
+export function impliedPermissions(permissions: readonly Permission[]): Permission[] {
+  const out = new Set<Permission>();
+  for (const p of permissions) {
+    if (p === 'admin') ALL.forEach((q) => out.add(q));
+    else if (p === 'write') out.add('write').add('read');
+    else out.add(p);
+  }
+  return sortPermissions([...out]);
+}
+
 /** The permissions in `requested` that `held` does not include. */
 export function exceeding(requested: readonly Permission[], held: readonly Permission[]): Permission[] {
   return requested.filter((p) => !held.includes(p));

@@ -8,6 +8,7 @@ import { UsersService } from '../users/users.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { AuthMetrics } from '../metrics/auth-metrics.js';
 import { auditActor } from '../principal.js';
+import { RevocationPublisher } from '../revocations/revocation-publisher.service.js';
 
 /** One message for every failed login, so a caller cannot tell an unknown user from a wrong password. */
 const LOGIN_FAILED = 'invalid username or password';
@@ -22,6 +23,7 @@ export class AuthService implements OnModuleInit {
     @Inject(SigningKeyService) private readonly keys: SigningKeyService,
     @Inject(AuditRecorder) private readonly audit: AuditRecorder,
     @Inject(AuthMetrics) private readonly metrics: AuthMetrics,
+    @Inject(RevocationPublisher) private readonly revocations: RevocationPublisher,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -69,6 +71,7 @@ export class AuthService implements OnModuleInit {
     const user = await this.users.findById(result.userId);
     if (result.outcome === 'reused') {
       this.metrics.refreshes.inc({ outcome: 'reused' });
+      await this.revocations.announce({ scope: 'session', session_id: result.sessionId, user_id: result.userId, reason: 'reuse' });
       await this.audit.record({
         actor: user ? { kind: 'user', id: user.id, username: user.username } : { kind: 'anonymous', id: 'anonymous' },
         action: 'auth.refresh',
@@ -83,6 +86,7 @@ export class AuthService implements OnModuleInit {
     if (!user || !user.active) {
       this.metrics.refreshes.inc({ outcome: 'user_inactive' });
       await this.sessions.revokeFamily(result.sessionId, 'user_inactive');
+      await this.revocations.announce({ scope: 'session', session_id: result.sessionId, user_id: result.userId, reason: 'user_inactive' });
       throw new AppError('unauthorized', REFRESH_FAILED);
     }
     this.metrics.refreshes.inc({ outcome: 'success' });
@@ -99,6 +103,7 @@ export class AuthService implements OnModuleInit {
       throw new AppError('bad_request', 'no session to end', [{ path: 'principal.session_id', reason: 'is required' }]);
     }
     const ended = await this.sessions.revokeSession(principal.session_id, principal.user_id, 'logout');
+    if (ended) await this.revocations.announce({ scope: 'session', session_id: principal.session_id, user_id: principal.user_id, reason: 'logout' });
     await this.audit.record({
       actor: auditActor(principal),
       action: 'auth.logout',

@@ -7,6 +7,7 @@ import { LOGGER } from '../logger.token.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuditRecorder } from '../audit/audit-recorder.service.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { RevocationsModule } from '../revocations/revocations.module.js';
 import { UserEntity } from './user.entity.js';
 import { UsersService } from './users.service.js';
 import { UsersController } from './users.controller.js';
@@ -15,7 +16,7 @@ import { ensureFirstAdmin } from './admin-bootstrap.js';
 export const FIRST_ADMIN = Symbol('FIRST_ADMIN');
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity]), SessionsModule, AuditModule],
+  imports: [TypeOrmModule.forFeature([UserEntity]), SessionsModule, AuditModule, RevocationsModule],
   providers: [
     UsersService,
     {

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { z } from 'zod';
-import { AppError, type PageQuery, type Principal, type Role, type User, type CreateUserSchema, type UpdateUserSchema } from '@agentmon/contracts';
+import { AppError, type PageQuery, type Principal, type RevocationReason, type Role, type User, type CreateUserSchema, type UpdateUserSchema } from '@agentmon/contracts';
 import { decodeCursor, encodeCursor } from '@agentmon/persistence';
 import { assertPasswordPolicy, hashPassword } from '../crypto/password.js';
 import { AuditRecorder } from '../audit/audit-recorder.service.js';
@@ -11,6 +11,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { ADVISORY_LOCKS } from '../advisory-locks.js';
 import { auditActor, isUuid, requireAdmin } from '../principal.js';
 import { isUniqueViolation } from '../db-errors.js';
+import { RevocationPublisher } from '../revocations/revocation-publisher.service.js';
 import { UserEntity } from './user.entity.js';
 import { toUser } from './user.mapper.js';
 
@@ -25,6 +26,7 @@ export class UsersService {
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(SessionsService) private readonly sessions: SessionsService,
     @Inject(AuditRecorder) private readonly audit: AuditRecorder,
+    @Inject(RevocationPublisher) private readonly revocations: RevocationPublisher,
   ) {}
 
   async findById(id: string): Promise<UserEntity | null> {
@@ -103,7 +105,7 @@ export class UsersService {
     const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
     if (!isUuid(id)) throw AppError.notFound('user', id);
 
-    const { before, after } = await this.ds.transaction(async (m) => {
+    const { before, after, revoked } = await this.ds.transaction(async (m) => {
       const current = await m.getRepository(UserEntity).createQueryBuilder('u').setLock('pessimistic_write').where('u.id = :id', { id }).getOne();
       if (!current) throw AppError.notFound('user', id);
       const role: Role = patch.role ?? current.role;
@@ -119,12 +121,16 @@ export class UsersService {
       if (passwordHash !== undefined) Object.assign(changes, { passwordHash, passwordChangedAt: now });
       await m.getRepository(UserEntity).update({ id }, changes);
       // Access tokens carry the role and the gateway checks sessions, so ending the sessions makes a
-      // deactivation, a new password or a new role take effect within the session-check cache time.
-      if (current.active && !active) await this.sessions.revokeAllForUser(id, 'user_deactivated', m);
-      else if (passwordHash !== undefined) await this.sessions.revokeAllForUser(id, 'password_changed', m);
-      else if (role !== current.role) await this.sessions.revokeAllForUser(id, 'role_changed', m);
-      return { before: current, after: { ...current, ...changes } as UserEntity };
+      // deactivation, a new password or a new role take effect; the announcement below makes every
+      // replica forget its cached session checks and API key rights of this user at once.
+      let revoked: Extract<RevocationReason, 'user_deactivated' | 'password_changed' | 'role_changed'> | null = null;
+      if (current.active && !active) revoked = 'user_deactivated';
+      else if (passwordHash !== undefined) revoked = 'password_changed';
+      else if (role !== current.role) revoked = 'role_changed';
+      if (revoked) await this.sessions.revokeAllForUser(id, revoked, m);
+      return { before: current, after: { ...current, ...changes } as UserEntity, revoked };
     });
+    if (revoked) await this.revocations.announce({ scope: 'user', user_id: id, reason: revoked });
 
     await this.audit.record({
       actor: auditActor(principal),

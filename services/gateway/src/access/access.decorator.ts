@@ -19,7 +19,16 @@ export function Access(level: AccessLevel) {
       ApiSecurity(OPENAPI_API_KEY),
       ApiUnauthorizedResponse({ description: 'no valid credentials' }),
     );
-    if (level !== 'authenticated') decorators.push(ApiForbiddenResponse({ description: `the credentials lack the '${level}' permission` }));
+    decorators.push(
+      ApiForbiddenResponse({
+        description:
+          level === 'authenticated'
+            ? 'an ingest-only API key (it is for the ingest port)'
+            : level === 'user'
+              ? 'an API key (this route is for a login session)'
+              : `the credentials lack the '${level}' permission`,
+      }),
+    );
   }
   return applyDecorators(...decorators);
 }

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from '@agentmon/contracts';
 import { LOGGER } from '../logger.token.js';
+import { GatewayRateLimits } from '../rate-limit/gateway-rate-limits.service.js';
 import { ACCESS_METADATA, type AuthenticatedRequest } from './access.decorator.js';
 import { Authenticator } from './authenticator.service.js';
 import { ACCESS_LEVELS, allows, type AccessLevel } from './permissions.js';
@@ -11,6 +12,7 @@ import { ACCESS_LEVELS, allows, type AccessLevel } from './permissions.js';
 /**
  * Deny by default: a route is served only when it declares its access with @Access, and only to a
  * principal that holds what it declares. 401 without valid credentials, 403 without the permission.
+ * Every request is charged to its rate-limit budgets here, once it is known who asks (429 beyond).
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -18,6 +20,7 @@ export class AccessGuard implements CanActivate {
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(Authenticator) private readonly authenticator: Authenticator,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(GatewayRateLimits) private readonly rateLimits: GatewayRateLimits,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -27,7 +30,10 @@ export class AccessGuard implements CanActivate {
       this.logger.error({ controller: ctx.getClass().name, handler: ctx.getHandler().name }, 'route declares no access rule; refused');
       throw new AppError('forbidden', 'this route declares no access rule');
     }
-    if (level === 'public') return true;
+    if (level === 'public') {
+      await this.rateLimits.enforceApi(ctx, undefined);
+      return true;
+    }
     const req = ctx.switchToHttp().getRequest<Request & AuthenticatedRequest>();
     let principal;
     try {
@@ -39,15 +45,24 @@ export class AccessGuard implements CanActivate {
     } catch (err) {
       if (err instanceof AppError && err.statusCode === 401) {
         ctx.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="agentmon"');
+        // failed credentials count against the address (a 429 replaces the 401 once it is spent)
+        await this.rateLimits.enforceApi(ctx, undefined);
       }
       throw err;
     }
     req.principal = principal;
+    await this.rateLimits.enforceApi(ctx, principal);
     if (!allows(principal, level)) {
-      throw new AppError('forbidden', level === 'authenticated' ? 'not allowed' : `this needs the '${level}' permission`);
+      throw new AppError('forbidden', refusal(level));
     }
     return true;
   }
+}
+
+function refusal(level: AccessLevel): string {
+  if (level === 'authenticated') return 'an ingest-only API key is for the ingest port; it has no access to the gateway';
+  if (level === 'user') return "this route is for a user's login session, not an API key";
+  return `this needs the '${level}' permission`;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

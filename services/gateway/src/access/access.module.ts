@@ -5,6 +5,7 @@ import { ApiKeyVerifier } from './api-key.verifier.js';
 import { Authenticator } from './authenticator.service.js';
 import { JwksService } from './jwks.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { RevocationListener } from './revocation.listener.js';
 import { RouteAccessAudit } from './route-access.audit.js';
 import { SessionChecker } from './session-checker.js';
 
@@ -18,8 +19,9 @@ import { SessionChecker } from './session-checker.js';
     JwtStrategy,
     Authenticator,
     RouteAccessAudit,
+    RevocationListener,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [Authenticator, JwksService, SessionChecker, RouteAccessAudit],
+  exports: [Authenticator, JwksService, SessionChecker, RouteAccessAudit, RevocationListener],
 })
 export class AccessModule {}

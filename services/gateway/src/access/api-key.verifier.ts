@@ -11,7 +11,9 @@ const API_KEY_SHAPE = /^amk_[A-Za-z0-9_-]{16,256}$/;
 
 /**
  * Resolves `amk_` keys through auth. Answers (also "not valid") are cached for API_KEY_CACHE_MS,
- * keyed by the key's SHA-256 so the cache holds no usable secret; the cache is bounded.
+ * keyed by the key's SHA-256 so the cache holds no usable secret; the cache is bounded. A revoked key,
+ * or any key of a user whose account changed, is forgotten at once when auth announces it
+ * (`evt.auth.revoked.v1`, see RevocationListener); the cache time is the safety net.
  */
 @Injectable()
 export class ApiKeyVerifier {
@@ -30,9 +32,10 @@ export class ApiKeyVerifier {
     const cached = this.cache.get(hash);
     if (cached === null) throw new AppError('unauthorized', 'API key is not valid');
     if (cached) return apiKeyPrincipal(cached, ip);
+    const generation = this.cache.generation;
     try {
       const verified = await this.rpc.request('rpc.auth.api-key.verify.v1', { key, ...(ip ? { ip } : {}) });
-      this.cache.set(hash, verified);
+      this.cache.setIfUnchanged(hash, verified, generation);
       return apiKeyPrincipal(verified, ip);
     } catch (err) {
       if (err instanceof AppError && err.statusCode === 401) {
@@ -41,5 +44,20 @@ export class ApiKeyVerifier {
       }
       throw err;
     }
+  }
+
+  /** A key was revoked (announced by auth). */
+  revokeKey(keyId: string): void {
+    this.cache.deleteWhere((p) => p !== null && p.id === keyId);
+  }
+
+  /** A user's account changed: the rights of their keys are resolved again. */
+  revokeUser(userId: string): void {
+    this.cache.deleteWhere((p) => p !== null && p.user_id === userId);
+  }
+
+  /** Revocations may have been missed: verify every key again. */
+  clear(): void {
+    this.cache.clear();
   }
 }

@@ -54,7 +54,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   async validate(payload: unknown): Promise<Principal> {
     const claims = AccessTokenClaimsSchema.safeParse(payload);
     if (!claims.success) throw new AppError('unauthorized', 'access token claims are not valid');
-    if (!(await this.sessions.isActive(claims.data.sid))) throw new AppError('unauthorized', 'the session of this access token has ended');
+    if (!(await this.sessions.isActive(claims.data.sid, claims.data.sub))) throw new AppError('unauthorized', 'the session of this access token has ended');
     return userPrincipal(claims.data);
   }
 }

@@ -5,7 +5,7 @@ const user = (role: Principal['role']) => userPrincipal({ sub: 'u-1', username: 
 const key = (role: Principal['role'], permissions: Principal['permissions']): Principal =>
   apiKeyPrincipal({ kind: 'api_key', id: 'k-1', user_id: 'u-1', username: 'ana', role, permissions }, '10.0.0.8');
 
-const LEVELS: AccessLevel[] = ['public', 'authenticated', 'read', 'write', 'admin'];
+const LEVELS: AccessLevel[] = ['public', 'authenticated', 'user', 'read', 'write', 'admin'];
 const table = (p: Principal | undefined) => Object.fromEntries(LEVELS.map((l) => [l, allows(p, l)]));
 
 describe('role permissions', () => {
@@ -31,17 +31,22 @@ describe('role permissions', () => {
 
 describe('allows', () => {
   it('lets anyone through public routes and nobody else through the rest without a principal', () => {
-    expect(table(undefined)).toEqual({ public: true, authenticated: false, read: false, write: false, admin: false });
+    expect(table(undefined)).toEqual({ public: true, authenticated: false, user: false, read: false, write: false, admin: false });
   });
 
   it('viewer reads, operator also writes, admin does everything', () => {
-    expect(table(user('viewer'))).toEqual({ public: true, authenticated: true, read: true, write: false, admin: false });
-    expect(table(user('operator'))).toEqual({ public: true, authenticated: true, read: true, write: true, admin: false });
-    expect(table(user('admin'))).toEqual({ public: true, authenticated: true, read: true, write: true, admin: true });
+    expect(table(user('viewer'))).toEqual({ public: true, authenticated: true, user: true, read: true, write: false, admin: false });
+    expect(table(user('operator'))).toEqual({ public: true, authenticated: true, user: true, read: true, write: true, admin: false });
+    expect(table(user('admin'))).toEqual({ public: true, authenticated: true, user: true, read: true, write: true, admin: true });
   });
 
-  it('an ingest-only key is authenticated but reads nothing', () => {
-    expect(table(key('operator', ['ingest:write']))).toEqual({ public: true, authenticated: true, read: false, write: false, admin: false });
+  it('an ingest-only key gets nothing from the gateway: it is for the ingest port', () => {
+    expect(table(key('operator', ['ingest:write']))).toEqual({ public: true, authenticated: false, user: false, read: false, write: false, admin: false });
+  });
+
+  it('keys with a gateway permission are authenticated, but never a login session', () => {
+    expect(table(key('viewer', ['read']))).toEqual({ public: true, authenticated: true, user: false, read: true, write: false, admin: false });
+    expect(table(key('admin', ['admin']))).toEqual({ public: true, authenticated: true, user: false, read: true, write: true, admin: true });
   });
 
   it('write implies read and admin implies write for keys', () => {
@@ -56,7 +61,7 @@ describe('apiKeyPrincipal', () => {
     const p = key('viewer', ['ingest:write']);
     expect(p.permissions).toEqual(['ingest:write']);
     expect(allows(p, 'read')).toBe(false);
-    expect(allows(p, 'authenticated')).toBe(true);
+    expect(allows(p, 'authenticated')).toBe(false);
   });
 
   it('keeps the key identity and replaces the ip with the caller’s', () => {

@@ -11,12 +11,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 };
 
 /**
- * What a route demands. `public` needs nothing; `authenticated` any valid credential; the others a
- * permission. Permissions nest: `admin` includes `write`, `write` includes `read` (a key with `write`
- * has operator rights, which include a viewer's). `ingest:write` includes nothing else: an ingest key
- * reads nothing through the gateway.
+ * What a route demands. `public` needs nothing; `authenticated` a user, or an API key holding a
+ * permission of the gateway (read, write or admin); `user` a user's login session (not an API key);
+ * the others a permission. Permissions nest: `admin` includes `write`, `write` includes `read` (a key
+ * with `write` has operator rights, which include a viewer's). `ingest:write` includes nothing else:
+ * an ingest-only key is for the ingest port and is refused (403) by every gateway route but the
+ * public ones.
  */
-export const ACCESS_LEVELS = ['public', 'authenticated', 'read', 'write', 'admin'] as const;
+export const ACCESS_LEVELS = ['public', 'authenticated', 'user', 'read', 'write', 'admin'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 const IMPLIES: Readonly<Record<Permission, readonly Permission[]>> = {
@@ -36,7 +38,8 @@ export function effectivePermissions(permissions: readonly Permission[]): Set<Pe
 export function allows(principal: Principal | undefined, level: AccessLevel): boolean {
   if (level === 'public') return true;
   if (!principal) return false;
-  if (level === 'authenticated') return true;
+  if (level === 'user') return principal.kind === 'user';
+  if (level === 'authenticated') return principal.kind === 'user' || effectivePermissions(principal.permissions).has('read');
   return effectivePermissions(principal.permissions).has(level);
 }
 

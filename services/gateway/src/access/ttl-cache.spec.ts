@@ -30,4 +30,21 @@ describe('TtlCache', () => {
     expect(cache.get('x')).toBe(false);
     expect(cache.get('y')).toBeNull();
   });
+
+  it('forgets what a revocation picks, and refuses answers looked up before it', () => {
+    const cache = new TtlCache<string, { user: string }>(60_000, 10);
+    cache.set('s1', { user: 'u1' });
+    cache.set('s2', { user: 'u2' });
+    const before = cache.generation;
+    expect(cache.deleteWhere((v) => v.user === 'u1')).toBe(1);
+    expect(cache.get('s1')).toBeUndefined();
+    expect(cache.get('s2')).toEqual({ user: 'u2' });
+    // an answer fetched while the revocation arrived may be stale: not stored
+    expect(cache.setIfUnchanged('s1', { user: 'u1' }, before)).toBe(false);
+    expect(cache.get('s1')).toBeUndefined();
+    expect(cache.setIfUnchanged('s1', { user: 'u1' }, cache.generation)).toBe(true);
+    expect(cache.get('s1')).toEqual({ user: 'u1' });
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
 });

@@ -4,6 +4,7 @@
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  private invalidations = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -32,6 +33,39 @@ export class TtlCache<K, V> {
 
   delete(key: K): void {
     this.entries.delete(key);
+  }
+
+  /**
+   * Changes whenever entries are invalidated (deleteWhere, clear). An answer looked up asynchronously
+   * is stored with setIfUnchanged(…, generation read before the lookup), so an answer that was on its
+   * way while a revocation arrived is not cached: it may predate the revocation.
+   */
+  get generation(): number {
+    return this.invalidations;
+  }
+
+  setIfUnchanged(key: K, value: V, generation: number): boolean {
+    if (generation !== this.invalidations) return false;
+    this.set(key, value);
+    return true;
+  }
+
+  /** Forgets every entry the predicate picks (a linear scan: for rare events such as revocations). */
+  deleteWhere(pick: (value: V, key: K) => boolean): number {
+    this.invalidations++;
+    let n = 0;
+    for (const [key, hit] of this.entries) {
+      if (pick(hit.value, key)) {
+        this.entries.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.invalidations++;
+    this.entries.clear();
   }
 
   get size(): number {

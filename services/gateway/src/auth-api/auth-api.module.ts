@@ -3,13 +3,11 @@ import { AccessModule } from '../access/access.module.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { AuditLogsController } from './audit-logs.controller.js';
 import { AuthController } from './auth.controller.js';
-import { LoginRateLimiter } from './login-rate-limiter.js';
 import { UsersController } from './users.controller.js';
 
 /** The auth service's public face: login, tokens, users, API keys, the audit log. */
 @Module({
   imports: [AccessModule],
   controllers: [AuthController, UsersController, ApiKeysController, AuditLogsController],
-  providers: [LoginRateLimiter],
 })
 export class AuthApiModule {}

@@ -8,7 +8,8 @@ import { Access, CurrentPrincipal } from '../access/access.decorator.js';
 import { JwksService } from '../access/jwks.service.js';
 import { SessionChecker } from '../access/session-checker.js';
 import { ApiDoc } from '../openapi/zod-openapi.js';
-import { LoginRateLimiter } from './login-rate-limiter.js';
+import { GatewayRateLimits } from '../rate-limit/gateway-rate-limits.service.js';
+import { RateLimitPolicy } from '../rate-limit/rate-limit-policy.decorator.js';
 import type { z } from 'zod';
 
 /** Where a login or refresh comes from, for the audit log and the session list. */
@@ -24,20 +25,21 @@ export class AuthController {
     @Inject(RpcClient) private readonly rpc: RpcClient,
     @Inject(JwksService) private readonly jwks: JwksService,
     @Inject(SessionChecker) private readonly sessions: SessionChecker,
-    @Inject(LoginRateLimiter) private readonly loginLimiter: LoginRateLimiter,
+    @Inject(GatewayRateLimits) private readonly rateLimits: GatewayRateLimits,
   ) {}
 
   @Post('login')
   @HttpCode(200)
   @Access('public')
+  @RateLimitPolicy('login')
   @ApiDoc({
     summary: 'Log in with username and password',
-    description: 'Attempts are limited per username and per client address (429 with Retry-After).',
+    description: 'Attempts are limited per username and per client address (429 with Retry-After); answers carry RateLimit-Policy and RateLimit.',
     body: ['LoginRequest', LoginRequestSchema],
     response: [200, 'TokenPair', TokenPairSchema],
   })
   async login(@ZBody(LoginRequestSchema) body: z.output<typeof LoginRequestSchema>, @Req() req: Request) {
-    await this.loginLimiter.attempt(body.username, req.ip);
+    await this.rateLimits.enforceLogin(body.username, req);
     return this.rpc.request('rpc.auth.login.v1', { ...body, ...clientInfo(req) });
   }
 
@@ -56,7 +58,7 @@ export class AuthController {
 
   @Post('logout')
   @HttpCode(204)
-  @Access('authenticated')
+  @Access('user')
   @ApiDoc({ summary: 'Revoke the current session (its access and refresh tokens stop working)', response: [204] })
   async logout(@CurrentPrincipal() principal: Principal): Promise<void> {
     await this.rpc.request('rpc.auth.logout.v1', { principal });

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RATE_LIMIT_EXPOSED_HEADERS } from '@agentmon/http-kit';
 import type { GatewayConfig } from '../config.js';
 import { setupOpenApi } from '../openapi/openapi.js';
 import { securityHeaders } from './security-headers.middleware.js';
@@ -21,7 +22,7 @@ export function configureHttp(nest: INestApplication, config: GatewayConfig): vo
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
-    exposedHeaders: ['X-Request-Id', 'Retry-After', 'WWW-Authenticate'],
+    exposedHeaders: ['X-Request-Id', 'WWW-Authenticate', ...RATE_LIMIT_EXPOSED_HEADERS],
     maxAge: 600,
   });
   app.useBodyParser('json', { limit: config.BODY_LIMIT });

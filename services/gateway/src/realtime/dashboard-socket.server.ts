@@ -3,10 +3,11 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from 'pino';
-import { AppError, validationError, type ErrorBody, type Principal } from '@agentmon/contracts';
+import { AppError, validationError, type ErrorBody, type Principal, type RevocationEvent } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { Authenticator } from '../access/authenticator.service.js';
 import { allows } from '../access/permissions.js';
+import { RevocationListener } from '../access/revocation.listener.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { SystemHealthService, type SystemHealth } from '../system/system-health.service.js';
@@ -42,6 +43,7 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
     @Inject(SystemHealthService) private readonly health: SystemHealthService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(RevocationListener) private readonly revocations: RevocationListener,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -85,6 +87,9 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
     this.bus.subscribeLive(['evt.registry.agent.status-changed.v1'], (change) => io.emit('agent_status_changed', change));
     this.bus.subscribeLive(['evt.alerting.alert.fired.v1'], (evt) => io.emit('alert_triggered', { alert: evt.alert }));
     this.bus.subscribeLive(['evt.alerting.alert.resolved.v1'], (evt) => io.emit('alert_resolved', { alert: evt.alert }));
+
+    // a revoked session, key or user loses its live connections at once, not at the next health tick
+    this.revocations.observe((event) => this.dropRevoked(event));
 
     this.healthTimer = setInterval(() => void this.tick(), this.config.HEALTH_BROADCAST_MS);
     this.healthTimer.unref();
@@ -160,6 +165,20 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
   private expire(socket: DashboardSocket, reason: string): void {
     socket.emit('session_expired', { message: reason });
     socket.disconnect(true);
+  }
+
+  private dropRevoked(event: RevocationEvent): void {
+    const io = this.io;
+    if (!io) return;
+    for (const socket of [...io.sockets.sockets.values()] as DashboardSocket[]) {
+      const p = socket.data.principal;
+      if (!p) continue;
+      const hit =
+        (event.scope === 'session' && p.kind === 'user' && p.session_id === event.session_id) ||
+        (event.scope === 'api_key' && p.kind === 'api_key' && p.id === event.api_key_id) ||
+        (event.scope === 'user' && p.user_id === event.user_id);
+      if (hit) this.expire(socket, 'credentials revoked');
+    }
   }
 
   /** Every HEALTH_BROADCAST_MS: health to every socket, and a re-check of each socket's credentials. */

@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { redisTlsOptions } from '@agentmon/config';
 import type { Logger } from 'pino';
 import type { DependencyCheck } from '@agentmon/observability';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
@@ -32,6 +33,7 @@ class RedisLifecycle implements OnApplicationShutdown {
           enableOfflineQueue: true,
           connectTimeout: 5_000,
           retryStrategy: (times) => Math.min(times * 200, 5_000),
+          ...redisTlsOptions(config),
         });
         let lastError = '';
         redis.on('error', (err: Error) => {

@@ -12,11 +12,15 @@ type Verdict = { principal: Principal } | { refused: AppError };
  * request. Entries are keyed by the key's SHA-256 (no usable secret is kept), the cache is bounded
  * (oldest entries leave first), and concurrent requests with one key share one question.
  * When auth cannot answer (down, timeout) nothing is cached and the request gets 503.
+ * Revocations announced by auth (RevocationListener) forget the key, or every key of a user, at
+ * once; an answer that was on its way when a revocation arrived is not remembered.
  */
 @Injectable()
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, { verdict: Verdict; expires: number }>();
   private readonly asking = new Map<string, Promise<Verdict>>();
+  /** changes on every revocation; answers asked for under an older generation are not cached */
+  private generation = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -38,8 +42,11 @@ export class ApiKeyVerifier {
       if (hit) this.cache.delete(hash);
       let pending = this.asking.get(hash);
       if (!pending) {
-        pending = this.ask(key, hash, ip).finally(() => this.asking.delete(hash));
-        this.asking.set(hash, pending);
+        const asked: Promise<Verdict> = this.ask(key, hash, ip).finally(() => {
+          if (this.asking.get(hash) === asked) this.asking.delete(hash);
+        });
+        pending = asked;
+        this.asking.set(hash, asked);
       }
       verdict = await pending;
     }
@@ -47,7 +54,30 @@ export class ApiKeyVerifier {
     return verdict.principal;
   }
 
+  /** A key was revoked (announced by auth). */
+  revokeKey(keyId: string): void {
+    this.forget((v) => 'principal' in v && v.principal.id === keyId);
+  }
+
+  /** A user's account changed: their keys' rights are resolved again. */
+  revokeUser(userId: string): void {
+    this.forget((v) => 'principal' in v && v.principal.user_id === userId);
+  }
+
+  /** Revocations may have been missed: verify every key again. */
+  clear(): void {
+    this.forget(() => true);
+  }
+
+  private forget(pick: (verdict: Verdict) => boolean): void {
+    this.generation++;
+    // questions already on their way may be answered from before the revocation: later requests ask anew
+    this.asking.clear();
+    for (const [hash, entry] of this.cache) if (pick(entry.verdict)) this.cache.delete(hash);
+  }
+
   private async ask(key: string, hash: string, ip?: string): Promise<Verdict> {
+    const generation = this.generation;
     let verdict: Verdict;
     try {
       verdict = { principal: await this.rpc.request('rpc.auth.api-key.verify.v1', { key, ...(ip ? { ip } : {}) }) };
@@ -58,7 +88,7 @@ export class ApiKeyVerifier {
       }
       verdict = { refused: new AppError('unauthorized', 'API key is not valid') };
     }
-    if (this.ttlMs > 0) {
+    if (this.ttlMs > 0 && generation === this.generation) {
       this.cache.set(hash, { verdict, expires: Date.now() + this.ttlMs });
       while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
     }

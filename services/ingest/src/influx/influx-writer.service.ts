@@ -8,6 +8,7 @@ import { EventBus, decodeJson } from '@agentmon/messaging';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
+import { LatestValuesService } from '../latest/latest-values.service.js';
 import { InfluxClient, InfluxError } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { encodePoint } from './line-protocol.js';
@@ -15,8 +16,18 @@ import { encodePoint } from './line-protocol.js';
 export const WRITER_DURABLE = 'ingest-influx-writer';
 const SUBJECT = 'evt.ingest.telemetry.batch.v1' satisfies keyof typeof EVENTS;
 const NS_PER_MS = 1_000_000;
-/** bytes of stream messages fetched ahead of processing */
-const PREFETCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Stream messages fetched ahead of processing: about PREFETCH_BYTES when every message has the
+ * server's max_payload, at least 8 and at most 256 messages. Counted in messages, not bytes: a pull
+ * with `max_bytes` whose budget is smaller than the next message is ended by the server (409 Message
+ * Size Exceeds MaxBytes) and the client then waits for missed heartbeats (~30 s) before pulling
+ * again, so one large batch after many small ones stalled the writer for half a minute.
+ */
+const PREFETCH_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+function prefetchMessages(maxPayload: number | undefined): number {
+  return Math.min(256, Math.max(8, Math.floor(PREFETCH_BYTES / (maxPayload || DEFAULT_MAX_PAYLOAD))));
+}
 
 /**
  * Moves telemetry from JetStream into InfluxDB. A durable consumer shared by all replicas
@@ -32,7 +43,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private lines: string[] = [];
   private pending: JsMsg[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** InfluxDB writes in flight (at most WRITE_CONCURRENCY started by a full buffer) */
+  private readonly writes = new Set<Promise<void>>();
   private failures = 0;
   private pausedUntil = 0;
   private stopped = false;
@@ -48,6 +60,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(LatestValuesService) private readonly latest: LatestValuesService,
   ) {
     // The contract's schema, compiled: the writer checks every message without zod's per-object cost.
     const ajv = new Ajv({ strict: false });
@@ -63,17 +76,29 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     this.signalStop();
     await this.messages?.close().catch(() => undefined);
     await this.loop;
-    // finish the batch in hand; what fails here is redelivered to another replica
+    // finish the batch in hand and the writes in flight; what fails here is redelivered to another replica
     await this.flush();
+    await Promise.all([...this.writes]);
   }
 
   private async run(): Promise<void> {
+    // The durable consumer exists from the start, also while InfluxDB is not migrated yet, so its
+    // backlog (what waits to be written) is visible to the backpressure checks of every replica.
+    while (!this.stopped) {
+      try {
+        await this.ensureConsumer();
+        break;
+      } catch (err) {
+        this.logger.warn({ err }, 'InfluxDB writer cannot create its consumer yet; retrying');
+        await Promise.race([sleep(1000), this.stopSignal]);
+      }
+    }
     await Promise.race([this.schema.ready, this.stopSignal]);
     while (!this.stopped) {
       try {
         const consumer = await this.ensureConsumer();
         // a deleted stream or consumer ends the iteration, so the loop creates them again
-        this.messages = await consumer.consume({ max_bytes: PREFETCH_BYTES, abort_on_missing_resource: true });
+        this.messages = await consumer.consume({ max_messages: prefetchMessages(this.bus.nc.info?.max_payload), abort_on_missing_resource: true });
         if (this.stopped) break;
         this.logger.info({ durable: WRITER_DURABLE }, 'InfluxDB writer consuming telemetry');
         for await (const msg of this.messages) {
@@ -98,7 +123,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       filter_subject: SUBJECT,
       // enough unacknowledged messages for a full write of small batches, with one in flight
       max_ack_pending: 20_000,
-      ack_wait: 60_000 * NS_PER_MS,
+      // how long a message fetched by a replica that died waits before another replica gets it
+      ack_wait: this.config.WRITER_ACK_WAIT_MS * NS_PER_MS,
     };
     // the stream may have been deleted while the service runs; the consumer needs it
     await this.bus.ensureStreams(['TELEMETRY']);
@@ -138,17 +164,25 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       return;
     }
     this.pending.push(msg);
-    if (this.lines.length >= this.config.WRITE_BATCH_SIZE) await this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
+    this.latest.observe(batch.points);
+    if (this.lines.length >= this.config.WRITE_BATCH_SIZE) {
+      void this.flush();
+      // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
+      while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
+    } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
   }
 
-  /** Writes what is buffered; writes run one after another. */
+  /**
+   * Starts writing what is buffered. Writes run side by side (InfluxDB takes concurrent writes much
+   * faster than one after another); each acknowledges its own messages. Order does not matter:
+   * InfluxDB keeps one value per series and timestamp.
+   */
   private flush(): Promise<void> {
-    // a failure never breaks the chain: the next flush must still run
-    this.flushing = this.flushing
-      .then(() => this.writeBuffered())
-      .catch((err: unknown) => this.logger.error({ err }, 'InfluxDB writer flush failed unexpectedly'));
-    return this.flushing;
+    const write: Promise<void> = this.writeBuffered()
+      .catch((err: unknown) => this.logger.error({ err }, 'InfluxDB writer flush failed unexpectedly'))
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
+    return write;
   }
 
   private async writeBuffered(): Promise<void> {
@@ -189,6 +223,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     }
     this.failures = 0;
     for (const m of msgs) m.ack();
+    void this.latest.flush();
   }
 }
 

@@ -1,7 +1,11 @@
 /**
  * The InfluxDB v1 HTTP API (`/ping`, `/query` with InfluxQL, `/write` with line protocol), served by
- * InfluxDB 1.x and by the v1 compatibility endpoints of 2.x and 3.x. Node's fetch, no client library.
+ * InfluxDB 1.x and by the v1 compatibility endpoints of 2.x and 3.x. Node's fetch, no client library;
+ * with a private CA or a client certificate (INFLUX_CA_FILE, ...) node:https with its own Agent, since
+ * Node 20's fetch takes no TLS options (a dispatcher would need the undici package, whose version
+ * here needs Node 22).
  */
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface InfluxClientOptions {
   url: string;
@@ -10,6 +14,8 @@ export interface InfluxClientOptions {
   password?: string;
   /** per request */
   timeoutMs?: number;
+  /** for an https:// url: trusted CAs (else the system's) and a client certificate (influxTls of @agentmon/config) */
+  tls?: { ca?: string; cert?: string; key?: string } | undefined;
 }
 
 export interface InfluxSeries {
@@ -40,8 +46,11 @@ export class InfluxClient {
   private readonly base: string;
   private readonly authHeader: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly tlsAgent: HttpsAgent | undefined;
 
   constructor(readonly opts: InfluxClientOptions) {
+    if (opts.tls && !/^https:/i.test(opts.url)) throw new Error('InfluxDB TLS options need an https:// url');
+    this.tlsAgent = opts.tls ? new HttpsAgent({ keepAlive: true, ...opts.tls }) : undefined;
     this.base = opts.url.replace(/\/+$/, '');
     this.authHeader =
       opts.username || opts.password
@@ -109,17 +118,44 @@ export class InfluxClient {
   }
 
   private async fetch(path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+    const headers = { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) };
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      return await fetch(`${this.base}${path}`, {
-        ...init,
-        headers: { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      if (this.tlsAgent) return await requestOverAgent(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.tlsAgent, signal);
+      return await fetch(`${this.base}${path}`, { ...init, headers, signal });
     } catch (err) {
-      const reason = (err as { cause?: { code?: string }; name?: string }).cause?.code ?? (err as Error).name;
+      const e = err as { cause?: { code?: string }; code?: string; name?: string };
+      const reason = e.cause?.code ?? e.code ?? e.name;
       throw new InfluxError(`InfluxDB at ${this.base} is unreachable (${reason})`, null, true);
     }
   }
+}
+
+/** One request through node:https with the given Agent, answered as a fetch Response. */
+function requestOverAgent(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: RequestInit['body'],
+  agent: HttpsAgent,
+  signal: AbortSignal,
+): Promise<Response> {
+  if (body !== undefined && body !== null && typeof body !== 'string') return Promise.reject(new TypeError('only string bodies are sent to InfluxDB'));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, agent, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) for (const one of v === undefined ? [] : [v].flat()) out.append(k, one);
+        const status = res.statusCode ?? 502;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out }));
+      });
+    });
+    req.on('error', reject);
+    req.end(body ?? undefined);
+  });
 }
 
 /** The rows of the first series of a result as objects keyed by column. */

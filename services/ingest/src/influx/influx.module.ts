@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
+import { influxTls } from '@agentmon/config';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { InfluxWriterService } from './influx-writer.service.js';
+import { LatestModule } from '../latest/latest.module.js';
 
 /** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
 @Module({
+  imports: [LatestModule],
   providers: [
     {
       provide: InfluxClient,
@@ -16,6 +19,7 @@ import { InfluxWriterService } from './influx-writer.service.js';
           database: config.INFLUX_DATABASE,
           ...(config.INFLUX_USERNAME ? { username: config.INFLUX_USERNAME } : {}),
           ...(config.INFLUX_PASSWORD ? { password: config.INFLUX_PASSWORD } : {}),
+          tls: influxTls(config),
         }),
     },
     InfluxSchemaService,

@@ -20,11 +20,14 @@ export function isValidName(s: string): boolean {
   return s.length > 0 && NAME_PATTERN.test(s);
 }
 
+// Names rarely hold a character to escape: a test first spares the replace (writer hot path).
+const MEASUREMENT_SPECIAL = /[, ]/;
+const KEY_SPECIAL = /[,= ]/;
 export function escapeMeasurement(s: string): string {
-  return s.replace(/[, ]/g, (c) => `\\${c}`);
+  return MEASUREMENT_SPECIAL.test(s) ? s.replace(/[, ]/g, '\\$&') : s;
 }
 export function escapeKey(s: string): string {
-  return s.replace(/[,= ]/g, (c) => `\\${c}`);
+  return KEY_SPECIAL.test(s) ? s.replace(/[,= ]/g, '\\$&') : s;
 }
 export function escapeStringField(s: string): string {
   return s.replace(/[\\"]/g, (c) => `\\${c}`);
@@ -48,14 +51,16 @@ export function encodeFieldValue(v: number | boolean | string): string {
 /** One point as one line: measurement, tags sorted by key (agent_id among them), fields, time in ms. */
 export function encodePoint(p: StoredPoint): string {
   let line = escapeMeasurement(p.measurement);
-  const tags: [string, string][] = [[AGENT_ID_TAG, p.agent_id]];
-  for (const k in p.tags) {
+  const tags = p.tags;
+  const keys = [AGENT_ID_TAG];
+  for (const k in tags) {
     if (k === AGENT_ID_TAG) continue;
-    const v = p.tags[k];
-    if (v !== undefined && v !== '') tags.push([k, v]);
+    const v = tags[k];
+    if (v !== undefined && v !== '') keys.push(k);
   }
-  tags.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  for (const [k, v] of tags) line += `,${escapeKey(k)}=${escapeKey(v)}`;
+  // the default sort orders by UTF-16 code units, as the `<` comparison did (InfluxDB sorts tags too)
+  if (keys.length > 1) keys.sort();
+  for (const k of keys) line += `,${escapeKey(k)}=${escapeKey(k === AGENT_ID_TAG ? p.agent_id : tags[k]!)}`;
   let first = true;
   for (const k in p.fields) {
     line += `${first ? ' ' : ','}${escapeKey(k)}=${encodeFieldValue(p.fields[k]!)}`;

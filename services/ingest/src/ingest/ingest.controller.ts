@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@agentmon/contracts';
-import { AcceptsInfluxV1Credentials, ApiKeyGuard } from '../auth/api-key.guard.js';
+import { AcceptsInfluxV1Credentials, ApiKeyGuard, principalOf } from '../auth/api-key.guard.js';
 import { parsePrecision } from './line-protocol.parser.js';
 import { IngestService } from './ingest.service.js';
+import { notUtf8 } from './utf8-body.js';
 
 /** Agent push: JSON batches and InfluxDB line protocol (1.x and 2.x write APIs). */
 @Controller()
@@ -17,7 +19,7 @@ export class IngestController {
     if (Buffer.isBuffer(req.body) || req.body === undefined) {
       throw new AppError('unsupported_media_type', 'the body must be JSON with Content-Type: application/json');
     }
-    return { accepted: await this.ingest.acceptJson(req.body, bodySize(req)) };
+    return { accepted: await this.ingest.acceptJson(req.body, bodySize(req), principalOf(req).agent_id) };
   }
 
   /** InfluxDB 2.x write API: `?org=&bucket=&precision=ns|us|ms|s` (org and bucket are accepted and ignored). */
@@ -48,7 +50,8 @@ export class IngestController {
     if (body === undefined || body === null) return;
     if (!Buffer.isBuffer(body)) throw new AppError('unsupported_media_type', 'the body must be line protocol (Content-Type: text/plain)');
     if (body.length === 0) return;
-    await this.ingest.acceptLines(body.toString('utf8'), precision, body.length);
+    if (!isUtf8(body)) throw notUtf8();
+    await this.ingest.acceptLines(body.toString('utf8'), precision, body.length, principalOf(req).agent_id);
   }
 }
 

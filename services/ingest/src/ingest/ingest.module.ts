@@ -5,7 +5,8 @@ import { StatsModule } from '../stats/stats.module.js';
 import { FieldTypesService } from './field-types.service.js';
 import { IngestController } from './ingest.controller.js';
 import { IngestService } from './ingest.service.js';
+import { OtlpController } from '../otlp/otlp.controller.js';
 
-/** The accept path: agent push in JSON and line protocol, into the TELEMETRY stream. */
-@Module({ imports: [AuthModule, StatsModule, InfluxModule], controllers: [IngestController], providers: [IngestService, FieldTypesService] })
+/** The accept path: agent push in JSON, line protocol and OTLP/HTTP, into the TELEMETRY stream. */
+@Module({ imports: [AuthModule, StatsModule, InfluxModule], controllers: [IngestController, OtlpController], providers: [IngestService, FieldTypesService] })
 export class IngestModule {}

@@ -9,11 +9,15 @@ import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
 import { HEADER_ROOM, buildChunks } from './batch-chunks.js';
+import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
-import { ENVELOPE_ROOM, pointLimits, type Details, type PreparedBatch } from './point-rules.js';
+import { Details, ENVELOPE_ROOM, pointLimits, type PreparedBatch } from './point-rules.js';
+import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
 
 const SUBJECT = 'evt.ingest.telemetry.batch.v1';
+/** batches up to this fraction of a stream message share messages with other requests (PublishCoalescer) */
+const COALESCE_FRACTION = 8;
 /** NATS' default max_payload, used when the server does not say */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
@@ -25,7 +29,9 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 @Injectable()
 export class IngestService {
   private readonly validator: JsonBatchValidator;
+  private readonly otlp: OtlpMetricsMapper;
   private readonly rawRetentionMs: number;
+  private readonly coalescer: PublishCoalescer;
   private inflightBytes = 0;
 
   constructor(
@@ -37,7 +43,9 @@ export class IngestService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.validator = new JsonBatchValidator(config.MAX_POINTS);
+    this.otlp = new OtlpMetricsMapper(config.MAX_POINTS);
     this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
+    this.coalescer = new PublishCoalescer((messages) => this.publishMessages(messages), () => this.maxMessageBytes);
   }
 
   /** The largest stream message, from the server's max_payload. */
@@ -45,22 +53,44 @@ export class IngestService {
     return (this.bus.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
   }
 
-  async acceptJson(body: unknown, bodyBytes: number): Promise<number> {
+  /**
+   * `boundAgent` (here and in acceptLines/acceptOtlp): the agent the API key is bound to, if it is.
+   * The batch must then be for that agent only (403 naming what is not); else any agent of the fleet.
+   */
+  async acceptJson(body: unknown, bodyBytes: number, boundAgent?: string): Promise<number> {
     const receivedAt = Date.now();
     const outcome = this.validator.check(body, this.limits(receivedAt));
     if (!outcome.ok) throw this.refusal('json', outcome.details, 'point');
+    this.assertBoundAgent(outcome.batch, boundAgent, () => 'agent.id', 'agent.id');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `points[${i}]`, 'point');
     if (conflict) throw this.refusal('json', conflict.details, conflict.what);
     return this.store(outcome.batch, bodyBytes);
   }
 
-  async acceptLines(body: string, precision: Precision, bodyBytes: number): Promise<number> {
+  async acceptLines(body: string, precision: Precision, bodyBytes: number, boundAgent?: string): Promise<number> {
     const receivedAt = Date.now();
     const outcome = parseLineProtocol(body, precision, this.limits(receivedAt), this.config.MAX_POINTS);
     if (!outcome.ok) throw this.refusal('line', outcome.details, 'line');
+    // comments and blank lines only: nothing to store, no agent to speak for
+    if (outcome.batch.points.length === 0) return 0;
     const lines = outcome.batch.lines ?? [];
+    this.assertBoundAgent(outcome.batch, boundAgent, (i) => `lines[${lines[i] ?? i}].tags.agent_id`, 'lines');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `lines[${lines[i] ?? i}]`, 'line');
     if (conflict) throw this.refusal('line', conflict.details, conflict.what);
+    return this.store(outcome.batch, bodyBytes);
+  }
+
+  /** An OTLP ExportMetricsServiceRequest in proto3 JSON form (decoded from protobuf, or as sent). */
+  async acceptOtlp(request: unknown, bodyBytes: number, boundAgent?: string): Promise<number> {
+    const receivedAt = Date.now();
+    const outcome = this.otlp.map(request, this.limits(receivedAt));
+    if (!outcome.ok) throw this.refusal('otlp', outcome.details, 'data point');
+    // an empty request is a success that stores nothing (OTLP)
+    if (outcome.batch.points.length === 0 && outcome.batch.agents.length === 0) return 0;
+    const paths = outcome.paths;
+    this.assertBoundAgent(outcome.batch, boundAgent, (i) => paths[i] ?? `dataPoints[${i}]`, 'resourceMetrics');
+    const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => paths[i] ?? `dataPoints[${i}]`, 'data point');
+    if (conflict) throw this.refusal('otlp', conflict.details, conflict.what);
     return this.store(outcome.batch, bodyBytes);
   }
 
@@ -68,7 +98,43 @@ export class IngestService {
     return pointLimits(receivedAt, this.rawRetentionMs, this.maxMessageBytes - ENVELOPE_ROOM);
   }
 
-  private refusal(source: 'json' | 'line', details: Details, what: string): AppError {
+  /**
+   * A key bound to one agent pushes for that agent only. Each point for another agent is named (a
+   * JSON batch names its agent once, `agent.id`; a line its `agent_id` tag); an agent the batch would
+   * register without any point of it is named by `agentPath`. Nothing of the batch is stored.
+   */
+  private assertBoundAgent(batch: PreparedBatch, boundAgent: string | undefined, pathOf: (index: number) => string, agentPath: string): void {
+    if (boundAgent === undefined) return;
+    const details = new Details();
+    const reason = `is not ${boundAgent}, the only agent this API key may push for`;
+    batch.points.forEach((p, i) => {
+      if (p.agent_id !== boundAgent) details.add(i, pathOf(i), reason);
+    });
+    if (details.empty && batch.agents.some((a) => a.id !== boundAgent)) details.add(null, agentPath, reason);
+    if (details.empty) return;
+    this.metrics.requests.inc({ source: batch.source, outcome: 'forbidden' });
+    const first = details.list[0]!;
+    const more = details.total > 1 ? ` (and ${details.total - 1} more)` : '';
+    throw new AppError('forbidden', `this API key is bound to agent ${boundAgent}; nothing was stored: ${first.path} ${first.reason}${more}`, details.list);
+  }
+
+  /** Stores stream messages; resolves once JetStream acknowledged every one. */
+  private async publishMessages(messages: { data: Buffer; msgId: string }[]): Promise<void> {
+    const publishAll = () => Promise.all(messages.map((m) => this.bus.publishRaw(SUBJECT, m.data, m.msgId)));
+    try {
+      await publishAll();
+    } catch (err) {
+      if (!isMissingStream(err)) throw err;
+      // the stream was deleted while we run (an operator, a reset): create it again and retry;
+      // messages already stored are de-duplicated by their ids
+      this.logger.warn('the TELEMETRY stream is missing; creating it again');
+      await this.bus.ensureStreams(['TELEMETRY']);
+      await publishAll();
+    }
+    this.metrics.chunks.inc(messages.length);
+  }
+
+  private refusal(source: PreparedBatch['source'], details: Details, what: string): AppError {
     this.metrics.requests.inc({ source, outcome: 'invalid' });
     return new AppError('bad_request', details.message(what), details.list);
   }
@@ -82,24 +148,20 @@ export class IngestService {
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
     try {
-      const batchId = randomUUID();
-      const chunks = buildChunks(
-        { batchId, receivedAt: batch.receivedAt, source: batch.source, agents: batch.agents },
-        batch.encoded,
-        this.maxMessageBytes,
-      );
-      const publishAll = () => Promise.all(chunks.map((data, i) => this.bus.publishRaw(SUBJECT, data, `${batchId}:${i}`)));
-      try {
-        await publishAll();
-      } catch (err) {
-        if (!isMissingStream(err)) throw err;
-        // the stream was deleted while we run (an operator, a reset): create it again and retry;
-        // chunks already stored are de-duplicated by their message ids
-        this.logger.warn('the TELEMETRY stream is missing; creating it again');
-        await this.bus.ensureStreams(['TELEMETRY']);
-        await publishAll();
+      let chars = 0;
+      for (const e of batch.encoded) chars += e.length + 1;
+      if (chars * 3 <= this.maxMessageBytes / COALESCE_FRACTION) {
+        // small: shares a stream message with the requests that arrive while one is being stored
+        await this.coalescer.submit({ source: batch.source, receivedAt: batch.receivedAt, agents: batch.agents, encoded: batch.encoded, bytes: chars * 3 });
+      } else {
+        const batchId = randomUUID();
+        const chunks = buildChunks(
+          { batchId, receivedAt: batch.receivedAt, source: batch.source, agents: batch.agents },
+          batch.encoded,
+          this.maxMessageBytes,
+        );
+        await this.publishMessages(chunks.map((data, i) => ({ data, msgId: `${batchId}:${i}` })));
       }
-      this.metrics.chunks.inc(chunks.length);
     } catch (err) {
       this.metrics.requests.inc({ source: batch.source, outcome: 'unavailable' });
       this.logger.warn({ err, points: batch.points.length }, 'telemetry batch could not be stored in JetStream');

@@ -28,12 +28,36 @@ export function parsePrecision(value: string | undefined, api: 'v1' | 'v2'): Pre
 }
 
 const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const FLOAT = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
-const INTEGER = /^[-+]?\d+i$/;
+// InfluxDB refuses a leading "+" on field values (`+1`, `+1i` are "invalid boolean" to it)
+const FLOAT = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const INTEGER = /^-?\d+i$/;
 const UNSIGNED = /^\d+u$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
 const TIMESTAMP = /^-?\d+$/;
 const TRUE = new Set(['t', 'T', 'true', 'True', 'TRUE']);
 const FALSE = new Set(['f', 'F', 'false', 'False', 'FALSE']);
+// character codes of the scanner
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const COMMA = 44;
+const MINUS = 45;
+const EQUALS = 61;
+const BACKSLASH = 92;
+const LOWER_I = 105;
+const LOWER_U = 117;
+
+/**
+ * Sets an own property of a plain object. Plain objects (not `Object.create(null)`, which V8 keeps
+ * as slow dictionaries) make JSON.stringify and for-in fast; `__proto__` must not reach the setter.
+ */
+function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
 
 class LineError extends Error {
   constructor(
@@ -69,13 +93,13 @@ export function parseLineProtocol(body: string, precision: Precision, limits: Po
     const line = scanner.nextLine();
     if (line === null) break;
     try {
-      const p = scanner.point();
+      const p = scanner.point(line);
       if (p) {
         if (raw.length >= maxPoints) {
           details.add(null, 'lines', `must hold at most ${maxPoints} points`);
           return { ok: false, details, tooManyPoints: true };
         }
-        raw.push({ ...p, line });
+        raw.push(p);
       }
     } catch (err) {
       if (!(err instanceof LineError)) throw err;
@@ -93,14 +117,13 @@ function checkPoints(raw: RawPoint[], limits: PointLimits, details: Details): Li
   const agents = new Map<string, AgentInfo>();
   const types = new FieldTypes();
   for (const p of raw) {
-    const at = `lines[${p.line}]`;
-    const bad = (where: string, reason: string) => details.add(p.line, `${at}${where}`, reason);
+    const bad = (where: string, reason: string) => details.add(p.line, `lines[${p.line}]${where}`, reason);
     if (p.measurement.length > 256) bad('.measurement', 'must be at most 256 characters');
     else if (!NAME_PATTERN.test(p.measurement)) bad('.measurement', NAME_RULE);
     const agentId = p.tags[AGENT_ID_TAG];
     if (agentId === undefined) bad(`.tags.${AGENT_ID_TAG}`, 'is required on every line');
     else if (!AGENT_ID.test(agentId)) bad(`.tags.${AGENT_ID_TAG}`, 'must match [A-Za-z0-9._:-]{1,128}');
-    const tags: Record<string, string> = Object.create(null);
+    const tags: Record<string, string> = {};
     let tagCount = 0;
     for (const k in p.tags) {
       if (k === AGENT_ID_TAG) continue;
@@ -114,7 +137,7 @@ function checkPoints(raw: RawPoint[], limits: PointLimits, details: Details): Li
       else if (!NAME_PATTERN.test(k)) bad(`.tags.${k}`, NAME_RULE);
       else if (v.length > 256) bad(`.tags.${k}`, 'must be at most 256 characters');
       else if (!TAG_VALUE_PATTERN.test(v)) bad(`.tags.${k}`, NAME_RULE);
-      else tags[k] = v;
+      else setOwn(tags, k, v);
     }
     let fieldCount = 0;
     for (const k in p.fields) {
@@ -187,30 +210,33 @@ class Scanner {
     this.i = nl === -1 ? this.s.length : nl;
   }
 
-  point(): Omit<RawPoint, 'line'> | null {
-    const measurement = this.token([',', ' '], 'measurement', false);
+  point(line: number): RawPoint | null {
+    const measurement = this.token(', ', 'measurement', false);
     if (measurement === '') throw new LineError('.measurement', 'is missing');
-    const tags: Record<string, string> = Object.create(null);
+    const tags: Record<string, string> = {};
     while (this.peek() === ',') {
       this.i++;
-      const key = this.token(['='], 'tag key', true);
+      const key = this.token('=', 'tag key', true);
       if (key === '') throw new LineError('.tags', 'has an empty tag key');
       if (this.peek() !== '=') throw new LineError(`.tags.${key}`, 'is missing "=" and a value');
       this.i++;
-      const value = this.token([',', ' '], 'tag value', true);
+      const value = this.token(', =', 'tag value', true);
+      if (this.peek() === '=') throw new LineError(`.tags.${key}`, 'has an unescaped "=" in its value (write \\=)');
       if (value === '') throw new LineError(`.tags.${key}`, 'has an empty value');
-      tags[key] = value;
+      // InfluxDB refuses a line that names a tag twice ("duplicate tags")
+      if (Object.prototype.hasOwnProperty.call(tags, key)) throw new LineError(`.tags.${key}`, 'appears twice on the line');
+      setOwn(tags, key, value);
     }
     if (this.peek() !== ' ') throw new LineError('', 'has no fields (expected a space after the measurement and tags)');
     this.skipSpaces();
-    const fields: Record<string, number | boolean | string> = Object.create(null);
+    const fields: Record<string, number | boolean | string> = {};
     let count = 0;
     for (;;) {
-      const key = this.token(['='], 'field key', true);
+      const key = this.token('=', 'field key', true);
       if (key === '') throw new LineError('.fields', count === 0 ? 'has no fields' : 'has an empty field key');
       if (this.peek() !== '=') throw new LineError(`.fields.${key}`, 'is missing "=" and a value');
       this.i++;
-      fields[key] = this.fieldValue(key);
+      setOwn(fields, key, this.fieldValue(key));
       count++;
       if (this.peek() === ',') {
         this.i++;
@@ -221,13 +247,13 @@ class Scanner {
     let time: number | null = null;
     if (this.peek() === ' ' || this.peek() === '\t') {
       this.skipSpaces();
-      const ts = this.rawUntil([' ', '\t', '\r', '\n']);
+      const ts = this.rawUntil(false);
       if (ts !== '') time = this.timestamp(ts);
       this.skipSpaces();
     }
     const c = this.peek();
     if (c !== undefined && c !== '\n' && c !== '\r') throw new LineError('', `has unexpected text after the ${time === null ? 'fields' : 'timestamp'}`);
-    return { measurement, tags, fields, time };
+    return { line, measurement, tags, fields, time };
   }
 
   private peek(): string | undefined {
@@ -238,34 +264,60 @@ class Scanner {
     while (this.s[this.i] === ' ' || this.s[this.i] === '\t') this.i++;
   }
 
-  /** Reads up to an unescaped stop character or the end of the line, unescaping `\,` `\=` `\ ` `\\`. */
-  private token(stops: string[], what: string, equalsEscapable: boolean): string {
+  /**
+   * Reads up to an unescaped stop character or the end of the line, unescaping `\,` `\=` `\ ` `\\`.
+   * `stops` holds some of `,`, ` ` and `=`. Character codes and slices, no string built per character
+   * (the hot path of every line).
+   */
+  private token(stops: string, what: string, equalsEscapable: boolean): string {
     const s = this.s;
-    let out = '';
-    while (this.i < s.length) {
-      const c = s[this.i]!;
-      if (c === '\n' || c === '\r') break;
-      if (c === '\\' && this.i + 1 < s.length) {
-        const n = s[this.i + 1]!;
-        if (n === ',' || n === ' ' || n === '\\' || (equalsEscapable && n === '=')) {
-          out += n;
-          this.i += 2;
+    const len = s.length;
+    const stopComma = stops.includes(',');
+    const stopSpace = stops.includes(' ');
+    const stopEquals = stops.includes('=');
+    let i = this.i;
+    let start = i;
+    let out: string | null = null;
+    while (i < len) {
+      const c = s.charCodeAt(i);
+      if (c === LF || c === CR) break;
+      if (c === BACKSLASH && i + 1 < len) {
+        const n = s.charCodeAt(i + 1);
+        if (n === COMMA || n === SPACE || n === BACKSLASH || (equalsEscapable && n === EQUALS)) {
+          out = (out ?? '') + s.slice(start, i) + s[i + 1];
+          i += 2;
+          start = i;
           continue;
         }
       }
-      if (stops.includes(c)) break;
-      if (c === ' ' && !stops.includes(' ')) throw new LineError('', `has an unescaped space in a ${what}`);
-      if (c === ',' && !stops.includes(',')) throw new LineError('', `has an unescaped comma in a ${what}`);
-      out += c;
-      this.i++;
+      if (c === COMMA) {
+        if (stopComma) break;
+        this.i = i;
+        throw new LineError('', `has an unescaped comma in a ${what}`);
+      }
+      if (c === SPACE) {
+        if (stopSpace) break;
+        this.i = i;
+        throw new LineError('', `has an unescaped space in a ${what}`);
+      }
+      if (c === EQUALS && stopEquals) break;
+      i++;
     }
-    return out;
+    this.i = i;
+    return out === null ? s.slice(start, i) : out + s.slice(start, i);
   }
 
-  private rawUntil(stops: string[]): string {
+  /** Reads up to a space, tab or line end (and a comma when `stopAtComma`). */
+  private rawUntil(stopAtComma: boolean): string {
+    const s = this.s;
     const start = this.i;
-    while (this.i < this.s.length && !stops.includes(this.s[this.i]!)) this.i++;
-    return this.s.slice(start, this.i);
+    let i = start;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === SPACE || c === TAB || c === CR || c === LF || (stopAtComma && c === COMMA)) break;
+    }
+    this.i = i;
+    return s.slice(start, i);
   }
 
   private fieldValue(key: string): number | boolean | string {
@@ -290,20 +342,39 @@ class Scanner {
       }
       throw new LineError(`.fields.${key}`, 'has a string value without its closing quote');
     }
-    const token = this.rawUntil([',', ' ', '\t', '\r', '\n']);
+    const token = this.rawUntil(true);
     if (token === '') throw new LineError(`.fields.${key}`, 'is missing its value');
     if (TRUE.has(token)) return true;
     if (FALSE.has(token)) return false;
     let n: number;
-    if (INTEGER.test(token) || UNSIGNED.test(token)) n = Number(token.slice(0, -1));
-    else if (FLOAT.test(token)) n = Number(token);
+    const last = token.charCodeAt(token.length - 1);
+    if ((last === LOWER_I && INTEGER.test(token)) || (last === LOWER_U && UNSIGNED.test(token))) {
+      const digits = token.slice(0, -1);
+      // 64-bit ranges as InfluxDB checks them (shorter numbers cannot leave them)
+      if (digits.length >= 19) {
+        const v = BigInt(digits);
+        const signed = token.endsWith('i');
+        if (signed ? v < INT64_MIN || v > INT64_MAX : v > UINT64_MAX) {
+          throw new LineError(`.fields.${key}`, `is out of range for ${signed ? 'a signed' : 'an unsigned'} 64-bit integer`);
+        }
+      }
+      n = Number(digits);
+    } else if (FLOAT.test(token)) n = Number(token);
     else throw new LineError(`.fields.${key}`, `has an invalid value ${JSON.stringify(token.slice(0, 40))} (numbers, 12i, 12u, true/false, or "strings")`);
     if (!Number.isFinite(n)) throw new LineError(`.fields.${key}`, 'must be a finite number');
-    return n;
+    // -0 is 0 (JSON, which carries the point on, has no -0)
+    return n === 0 ? 0 : n;
   }
 
   private timestamp(ts: string): number {
     if (!TIMESTAMP.test(ts) || ts.length > 25) throw new LineError('.time', `has an invalid timestamp ${JSON.stringify(ts.slice(0, 40))}`);
+    // Without BigInt where the result is exact: non-negative ms with at most 15 digits (< 2^53), and
+    // ns/us whose millisecond digits are that short (dropping digits truncates, as BigInt division does).
+    if (ts.charCodeAt(0) !== MINUS) {
+      if (this.precision === 'ms' && ts.length <= 15) return Number(ts);
+      if (this.precision === 'ns' && ts.length <= 21) return ts.length > 6 ? Number(ts.slice(0, -6)) : 0;
+      if (this.precision === 'us' && ts.length <= 18) return ts.length > 3 ? Number(ts.slice(0, -3)) : 0;
+    }
     const v = BigInt(ts);
     const ms =
       this.precision === 'ns' ? v / 1_000_000n

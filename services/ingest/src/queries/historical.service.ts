@@ -13,7 +13,7 @@ const M = 60 * S;
 const H = 60 * M;
 const D = 24 * H;
 /** Resolutions offered when the caller names none, smallest first. */
-const STEPS = [S, 5 * S, 10 * S, 15 * S, 30 * S, M, 2 * M, 5 * M, 10 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, D, 2 * D, 7 * D, 14 * D, 30 * D];
+export const STEPS = [S, 5 * S, 10 * S, 15 * S, 30 * S, M, 2 * M, 5 * M, 10 * M, 15 * M, 30 * M, H, 2 * H, 3 * H, 6 * H, 12 * H, D, 2 * D, 7 * D, 14 * D, 30 * D];
 /** Points a series should have at most when the caller names no interval. */
 export const TARGET_POINTS = 1000;
 /** Points a series may have at most with the caller's interval. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { redisTlsOptions } from '@agentmon/config';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { INGEST_REDIS, IngestStatsService } from './ingest-stats.service.js';
 
@@ -10,10 +11,10 @@ import { INGEST_REDIS, IngestStatsService } from './ingest-stats.service.js';
       provide: INGEST_REDIS,
       inject: [INGEST_CONFIG],
       useFactory: (config: IngestConfig) =>
-        new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectionName: 'agentmon-ingest' }),
+        new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, connectionName: 'agentmon-ingest', ...redisTlsOptions(config) }),
     },
     IngestStatsService,
   ],
-  exports: [IngestStatsService],
+  exports: [IngestStatsService, INGEST_REDIS],
 })
 export class StatsModule {}

@@ -1,0 +1,757 @@
+#!/usr/bin/env node
+// The ingest benchmark (issue 4, item 7). One command, from the repository root:
+//
+//   node bench/ingest.mjs
+//
+// It brings up everything itself on its own ports (profile "bench" of scripts/lib/infra.mjs: NATS
+// with JetStream 24222, Redis 26379, InfluxDB 28086, services 28000-28005, databases agentmon_bench_*;
+// PostgreSQL is the machine's, on 5432), builds the libraries and services (skip with --no-build),
+// starts the six services from their built dist with production defaults (auth, registry, ingest,
+// alerting, notification, gateway; not the dashboard), mints an ingest:write API key through the
+// gateway (admin login + POST /api/v2/api-keys), then measures:
+//
+//   1. steady: --agents simulated agents (10,000) sending --rate requests/s (1,000) in total for
+//      --duration s (30), after a --warmup (10 s, every agent pushes once and is registered). Open-loop
+//      arrival schedule: latency counts from the time a request was due, so queueing is not hidden.
+//      Each request is one agent's JSON batch: one agent_metrics and one performance_metrics point.
+//   2. direct baseline: --batches (100) line-protocol batches of --batch-points (5,000) written
+//      straight to InfluxDB's /write over --peak-connections (4) keep-alive connections, as fast as
+//      it answers; the clock stops when a count query sees every point.
+//   3. peak through ingest: the same batches posted to ingest's /api/v2/write the same way: accepted
+//      points/s (until the last 204) and end-to-end points/s (until a count query in InfluxDB sees
+//      every point), points lost = sent − stored.
+// CPU and memory of every process are sampled once a second from /proc during each phase. The
+// results are printed as Markdown and written into docs/benchmarks.md (newest first; --no-write to
+// skip), and as JSON under .agentmon/<profile>/bench/.
+//
+// Before each peak phase it waits until the stream's consumers (writer, registry, alerting) are idle.
+// Methodology and results: docs/benchmarks.md.
+//
+// Options (defaults shown): --duration 30 --warmup 10 --idle 5 (s of no load, for the baseline CPU)
+// --rate 1000 --agents 10000 --connections 64 (steady keep-alive connections) --batches 100
+// --batch-points 5000 --peak-connections 4 --peak-agents 1000 --settle 30 (s without progress before
+// points count as lost) --profile bench|test (test honours AGENTMON_TEST_PORT_OFFSET; either profile is
+// emptied first: databases, streams, time series, Redis) --no-build
+// --no-write --label "text" --cpu-prof ingest[,registry,…] (a V8 profile per phase, see
+// bench/cpuprofile-top.mjs) --env ingest:KEY=VALUE (extra service settings; repeatable).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
+import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
+import { PEAK_MEASUREMENT } from './lib/data.mjs';
+import { findPids, startSampler } from './lib/procstat.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '10' },
+    idle: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '1000' },
+    agents: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '64' },
+    batches: { type: 'string', default: '100' },
+    'batch-points': { type: 'string', default: '5000' },
+    'peak-connections': { type: 'string', default: '4' },
+    'peak-agents': { type: 'string', default: '1000' },
+    settle: { type: 'string', default: '30' },
+    keys: { type: 'string' },
+    'timeout-ms': { type: 'string', default: '10000' },
+    profile: { type: 'string', default: 'bench' },
+    build: { type: 'boolean', default: true },
+    'no-build': { type: 'boolean', default: false },
+    write: { type: 'boolean', default: true },
+    'no-write': { type: 'boolean', default: false },
+    label: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
+    'from-json': { type: 'string' },
+  },
+});
+const num = (k) => {
+  const v = Number(opt[k]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a number`);
+  return v;
+};
+const cfg = {
+  durationS: num('duration'),
+  warmupS: num('warmup'),
+  idleS: num('idle'),
+  rate: num('rate'),
+  agents: num('agents'),
+  connections: num('connections'),
+  batches: num('batches'),
+  batchPoints: num('batch-points'),
+  peakConnections: num('peak-connections'),
+  peakAgents: num('peak-agents'),
+  settleS: num('settle'),
+  timeoutMs: num('timeout-ms'),
+};
+// enough keys that each carries at most 50 requests/s, half of ingest's default per-key limit
+cfg.keys = opt.keys !== undefined ? Math.max(1, num('keys')) : Math.max(1, Math.ceil(cfg.rate / 50));
+const profileName = opt.profile;
+const profile = PROFILES[profileName];
+if (!profile || profileName === 'dev') throw new Error('--profile must be bench or test');
+const build = opt.build && !opt['no-build'];
+const writeDocs = opt.write && !opt['no-write'];
+const outDir = path.join(profile.dir, 'bench');
+const say = (m) => process.stdout.write(`\x1b[36m[bench]\x1b[0m ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+const INFLUX = `http://127.0.0.1:${profile.influx.port}`;
+const INGEST = `http://127.0.0.1:${profile.ports.ingest}`;
+const GATEWAY = `http://127.0.0.1:${profile.ports.gateway}`;
+const DB = 'agentmon'; // ingest's INFLUX_DATABASE in serviceEnv()
+const DIRECT_DB = 'bench_direct';
+
+const SERVICES = ['auth', 'registry', 'ingest', 'alerting', 'notification', 'gateway'];
+let stack;
+let startedInfra = [];
+let cpuProfDir;
+
+async function influxQuery(q, db) {
+  const body = new URLSearchParams({ q });
+  if (db) body.set('db', db);
+  const res = await fetch(`${INFLUX}/query`, { method: 'POST', body, signal: AbortSignal.timeout(30_000) });
+  const json = await res.json();
+  const err = json.error ?? json.results?.find((r) => r.error)?.error;
+  if (!res.ok || err) throw new Error(`InfluxDB: ${err ?? res.status} (${q})`);
+  return json.results;
+}
+
+async function count(db, measurement, field) {
+  const r = await influxQuery(`SELECT count("${field}") FROM "${db}"."raw"."${measurement}"`);
+  return r[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
+}
+
+/** Empty databases, streams, time series and Redis, as `npm test` does before its stack. */
+async function resetState() {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: `postgres://postgres@${profile.postgres.host}:${profile.postgres.port}/postgres` });
+  await client.connect();
+  for (const svc of ['auth', 'registry', 'alerting', 'notification']) await client.query(`DROP DATABASE IF EXISTS ${profile.postgres.dbPrefix}${svc} WITH (FORCE)`);
+  await client.end();
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: `nats://127.0.0.1:${profile.nats.port}` });
+  const jsm = await jetstreamManager(nc);
+  for await (const s of jsm.streams.list()) await jsm.streams.delete(s.config.name);
+  await nc.close();
+  await influxQuery(`DROP DATABASE ${DB}`);
+  await influxQuery(`DROP DATABASE ${DIRECT_DB}`);
+  const { default: Redis } = await import('ioredis');
+  const redis = new Redis(`redis://127.0.0.1:${profile.redis.port}/${profile.redis.db}`);
+  await redis.flushdb();
+  redis.disconnect();
+}
+
+async function call(method, url, { token, body } = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** `n` ingest:write keys, minted as a user does: admin login on the gateway, POST /api/v2/api-keys. */
+async function mintKeys(adminPassword, n) {
+  const login = await call('POST', `${GATEWAY}/api/v2/auth/login`, { body: { username: 'admin', password: adminPassword } });
+  if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  const keys = [];
+  for (let i = 0; i < n; i++) {
+    const created = await call('POST', `${GATEWAY}/api/v2/api-keys`, {
+      token: login.body.access_token,
+      body: { name: `bench-${Date.now()}-${i}`, permissions: ['ingest:write'] },
+    });
+    if (created.status !== 201) throw new Error(`creating an API key failed: ${created.status} ${JSON.stringify(created.body)}`);
+    keys.push(created.body.key);
+  }
+  return keys;
+}
+
+function runWorker(job, onMessage) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./lib/load.worker.mjs', import.meta.url), { workerData: job });
+    w.on('message', (m) => (m.type === 'result' ? resolve(m.result) : onMessage?.(m)));
+    w.on('error', reject);
+    w.on('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
+  });
+}
+
+/** The process groups sampled in every phase. */
+function processGroups() {
+  const groups = {};
+  for (const { name, child } of stack.children) groups[name] = [child.pid];
+  const pidOf = (daemon, match) => {
+    const file = path.join(profile.dir, `${daemon}.pid`);
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (existsSync(`/proc/${pid}`)) return [pid];
+    }
+    return findPids(match);
+  };
+  groups.nats = pidOf('nats', (c) => c.includes('nats-server') && c.includes(`-p ${profile.nats.port}`));
+  groups.redis = pidOf('redis', (c) => c.includes('redis-server') && c.includes(`:${profile.redis.port}`));
+  groups.influxdb = pidOf('influxdb', (c) => c.includes('influxd') && c.includes(path.join(profile.dir, 'influxdb.conf')));
+  // the PostgreSQL backends serving this stack's databases (the server itself is shared)
+  groups.postgres = () => findPids((c) => c.startsWith('postgres:') && c.includes(profile.postgres.dbPrefix));
+  groups['bench (load generator)'] = [process.pid];
+  return groups;
+}
+
+/** A service that stopped makes every figure after it meaningless. */
+function assertStackAlive() {
+  const dead = stack.children.filter(({ child }) => child.exitCode !== null || child.signalCode !== null);
+  if (dead.length) throw new Error(`${dead.map((d) => d.name).join(', ')} stopped during the benchmark; see ${path.join(profile.dir, 'logs')}`);
+}
+
+async function phase(name, fn) {
+  assertStackAlive();
+  if (cpuProfDir) {
+    writeFileSync(path.join(cpuProfDir, 'phase'), name);
+    await sleep(400);
+  }
+  const load = os.loadavg();
+  const sampler = startSampler(processGroups());
+  const t = now();
+  const result = await fn();
+  const usage = sampler.stop();
+  assertStackAlive();
+  return { ...result, usage, loadBefore: load, wallS: (now() - t) / 1000 };
+}
+
+/**
+ * Waits until a count query in InfluxDB sees `expected` points. Counting a few hundred thousand
+ * points costs InfluxDB real CPU, so the count runs when `ready()` (a cheap check: the writer's
+ * consumer has nothing left, or the direct writes were answered) says the points should be there,
+ * and otherwise only every 5 s to follow progress. Gives up when the count has not grown for
+ * --settle s after sending ended: what is missing then is lost.
+ */
+async function waitForCount({ db, measurement, field, expected, start, sendingDone, ready = async () => true }) {
+  let stored = 0;
+  let lastChange = null;
+  let lastChangeAt = start;
+  let lastCount = 0;
+  let queries = 0;
+  let queryMs = 0;
+  let sent = false;
+  void sendingDone.then(() => {
+    sent = true;
+    lastChange = now();
+  });
+  for (;;) {
+    const t = now();
+    const due = (sent && (await ready().catch(() => false))) || t - lastCount > 5000;
+    if (due) {
+      lastCount = t;
+      let c;
+      try {
+        c = await count(db, measurement, field);
+      } catch {
+        c = stored; // InfluxDB busy: try again
+      }
+      queries++;
+      queryMs += now() - t;
+      if (c !== stored) {
+        stored = c;
+        lastChange = now();
+        lastChangeAt = t;
+      }
+      if (stored >= expected) return { stored, completeAt: t, lastChangeAt, queries, queryMsMean: queryMs / queries };
+    }
+    if (sent && now() - lastChange > cfg.settleS * 1000) return { stored, completeAt: null, lastChangeAt, queries, queryMsMean: queries ? queryMs / queries : 0 };
+    await sleep(due ? 200 : 100);
+  }
+}
+
+/** True when the InfluxDB writer has written and acknowledged every stream message it was given. */
+async function writerIdle() {
+  const w = await writerState();
+  return !w.error && w.pending === 0 && w.ackPending === 0;
+}
+
+async function peakPhase(label, target) {
+  const expected = cfg.batches * cfg.batchPoints;
+  let resolveStarted;
+  const started = new Promise((r) => (resolveStarted = r));
+  const job = {
+    kind: 'peak',
+    url: target.url,
+    headers: target.headers,
+    batches: cfg.batches,
+    batchPoints: cfg.batchPoints,
+    agents: cfg.peakAgents,
+    t0: peakT0,
+    connections: cfg.peakConnections,
+    timeoutMs: 60_000,
+  };
+  return phase(label, async () => {
+    const stopWatch = watchWriter();
+    const sending = runWorker(job, (m) => m.type === 'started' && resolveStarted(m.at));
+    const start = await started;
+    const counted = waitForCount({ db: target.db, measurement: PEAK_MEASUREMENT, field: 'cpu_usage', expected, start, sendingDone: sending.catch(() => undefined), ready: target.ready });
+    const send = await sending;
+    const c = await counted;
+    const writerTimeline = (await stopWatch()).map((w) => ({ ...w, at: Math.round(w.at - send.start) }));
+    const acceptS = (send.end - send.start) / 1000;
+    const endToEndS = ((c.completeAt ?? c.lastChangeAt) - send.start) / 1000;
+    return {
+      expected,
+      stored: c.stored,
+      lost: expected - c.stored,
+      complete: c.completeAt !== null,
+      acceptS,
+      acceptedPointsPerS: (expected - send.failedBatches * cfg.batchPoints) / acceptS,
+      endToEndS,
+      queryableAt: c.completeAt ?? c.lastChangeAt,
+      endToEndPointsPerS: c.stored > 0 ? c.stored / endToEndS : 0,
+      bytes: send.bytes,
+      statuses: send.statuses,
+      samples: send.samples,
+      retries: send.retries,
+      failedBatches: send.failedBatches,
+      batchMs: send.batchMs,
+      countQueries: c.queries,
+      countQueryMsMean: c.queryMsMean,
+      writerTimeline,
+    };
+  });
+}
+
+let peakT0;
+
+function machineInfo() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown CPU';
+  const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(cpuinfo)?.[1];
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT }).toString().trim();
+    } catch {
+      return '';
+    }
+  };
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']).split('\n').filter(Boolean).length;
+  const version = (cmd, args, re) => {
+    try {
+      const out = execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      return re.exec(out)?.[1] ?? out.trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    nproc: os.cpus().length,
+    model: mhz ? `${model} @ ${Math.round(Number(mhz))} MHz` : model,
+    memGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    influx: version('influxd', ['version'], /InfluxDB (v[\d.]+\S*)/),
+    nats: version('nats-server', ['--version'], /(v[\d.]+)/),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirtyFiles: dirty,
+  };
+}
+
+async function ingestMetrics() {
+  try {
+    const text = await (await fetch(`${INGEST}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const pick = (name) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .map((l) => l.trim());
+    return {
+      requests: pick('agentmon_ingest_requests_total'),
+      linesWritten: pick('agentmon_influx_lines_written_total'),
+      writeFailures: pick('agentmon_influx_write_failures_total'),
+      publishSeconds: pick('agentmon_ingest_publish_seconds_'),
+      writeSeconds: pick('agentmon_influx_write_seconds_'),
+      httpSeconds: pick('agentmon_http_request_duration_seconds_sum').concat(pick('agentmon_http_request_duration_seconds_count')),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The InfluxDB writer's JetStream consumer: what it has not yet written (diagnostics). */
+let jsm;
+async function writerState() {
+  try {
+    if (!jsm) {
+      const { connect } = await import('@nats-io/transport-node');
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      diagNc = await connect({ servers: `nats://127.0.0.1:${profile.nats.port}` });
+      jsm = await jetstreamManager(diagNc);
+    }
+    const c = await jsm.consumers.info('AGENTMON_TELEMETRY', 'ingest-influx-writer');
+    return { at: now(), pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, delivered: c.delivered.stream_seq, acked: c.ack_floor.stream_seq };
+  } catch (err) {
+    return { at: now(), error: err.message };
+  }
+}
+let diagNc;
+
+/**
+ * Waits until every durable consumer of the telemetry stream (the InfluxDB writer, the registry's
+ * heartbeats, the alerting evaluator) has nothing left, so that a phase does not pay for the one
+ * before it. Returns the seconds each one needed.
+ */
+async function waitForConsumers(since = now(), timeoutS = 180) {
+  await writerState(); // connects
+  const start = since;
+  const caughtUp = {};
+  for (;;) {
+    const busy = [];
+    for await (const c of jsm.consumers.list('AGENTMON_TELEMETRY')) {
+      const left = c.num_pending + c.num_ack_pending;
+      if (left > 0) busy.push(`${c.name} ${left}`);
+      else caughtUp[c.name] ??= (now() - start) / 1000;
+    }
+    if (busy.length === 0) return caughtUp;
+    if (now() - start > timeoutS * 1000) {
+      say(`consumers still busy after ${timeoutS} s: ${busy.join(', ')}; going on`);
+      return { ...caughtUp, timedOut: busy };
+    }
+    await sleep(500);
+  }
+}
+
+/** Samples the writer's consumer once a second until stop() (diagnostics, kept in the JSON). */
+function watchWriter() {
+  const timeline = [];
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      timeline.push(await writerState());
+      await sleep(1000);
+    }
+  })();
+  return async () => {
+    on = false;
+    await loop;
+    return timeline;
+  };
+}
+
+async function main() {
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const loadAtStart = os.loadavg();
+  mkdirSync(outDir, { recursive: true });
+  say(`profile ${profileName}: infrastructure in ${profile.dir}`);
+  startedInfra = await ensureInfra(profileName);
+  if (build) {
+    say('building libraries and services (npx nx run-many -t build --exclude=web); --no-build skips this');
+    const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--exclude=web', '--output-style=stream'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...quietEnv() } });
+    if (r.status !== 0) throw new Error('the build failed');
+  }
+  for (const svc of SERVICES) {
+    if (!existsSync(path.join(ROOT, 'services', svc, 'dist', 'main.js'))) throw new Error(`services/${svc}/dist/main.js is missing: run without --no-build`);
+  }
+  say('resetting the profile: databases, JetStream streams, InfluxDB databases, Redis');
+  await resetState();
+
+  // Every simulated agent connects from 127.0.0.1, where 10,000 real agents would come from as many
+  // addresses: the per-address limit is lifted (the per-key limit stays, with the agents spread over
+  // --keys keys). --env ingest:INGEST_MAX_PER_IP=N puts it back.
+  const extraEnv = { ingest: { INGEST_MAX_PER_IP: '0' } };
+  for (const e of opt.env) {
+    const m = /^([a-z]+):([A-Z0-9_]+)=(.*)$/.exec(e);
+    if (!m) throw new Error(`--env must look like ingest:KEY=VALUE, not ${e}`);
+    (extraEnv[m[1]] ??= {})[m[2]] = m[3];
+  }
+  if (opt['cpu-prof']) {
+    cpuProfDir = path.join(outDir, 'cpu');
+    rmSync(cpuProfDir, { recursive: true, force: true });
+    mkdirSync(cpuProfDir, { recursive: true });
+    writeFileSync(path.join(cpuProfDir, 'phase'), 'start');
+    const preload = new URL('./lib/cpu-profile.preload.mjs', import.meta.url).href;
+    for (const svc of opt['cpu-prof'].split(',')) {
+      extraEnv[svc] = { ...extraEnv[svc], NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(), AGENTMON_CPU_PROF_DIR: cpuProfDir, AGENTMON_CPU_PROF_NAME: svc };
+    }
+  }
+  // a port taken by something else would answer the readiness checks in place of our services
+  for (const svc of SERVICES) {
+    if (await portOpen(profile.ports[svc])) throw new Error(`port ${profile.ports[svc]} (${svc} of profile ${profileName}) is already in use: stop what listens there or choose another profile`);
+  }
+  const { secrets } = ensureSecrets(profile.dir);
+  const { startStack } = await import('../scripts/lib/stack.mjs');
+  say(`starting auth, registry, ingest, alerting, notification and gateway from dist (logs in ${path.join(profile.dir, 'logs')})`);
+  stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv });
+  const keys = await mintKeys(secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
+  say(`minted ${keys.length} ingest:write API keys through the gateway (the agents share them round robin)`);
+  // the ingest service creates its database, retention policies and continuous queries at start
+  for (let i = 0; ; i++) {
+    const rps = await influxQuery(`SHOW RETENTION POLICIES ON ${DB}`).catch(() => null);
+    if (rps?.[0]?.series?.[0]?.values?.some((v) => v[0] === 'raw')) break;
+    if (i > 120) throw new Error('ingest did not create its InfluxDB retention policies within 60 s');
+    await sleep(500);
+  }
+  await influxQuery(`CREATE DATABASE ${DIRECT_DB} WITH DURATION 90d NAME raw`);
+
+  const steadyJob = (seconds, firstSeq) => ({
+    kind: 'steady',
+    url: `${INGEST}/api/v2/ingest`,
+    keys,
+    rate: cfg.rate,
+    durationS: seconds,
+    agents: cfg.agents,
+    connections: cfg.connections,
+    timeoutMs: cfg.timeoutMs,
+    firstSeq,
+  });
+  // what the stack costs with no load at all (timers, health checks, continuous queries)
+  say(`idle: ${cfg.idleS} s without load`);
+  const idle = await phase('idle', () => sleep(cfg.idleS * 1000).then(() => ({})));
+  let warmup = null;
+  if (cfg.warmupS > 0) {
+    say(`warm-up: ${cfg.rate} requests/s for ${cfg.warmupS} s (${Math.min(cfg.agents, cfg.rate * cfg.warmupS)} agents push for the first time)`);
+    warmup = await phase('warmup', () => runWorker(steadyJob(cfg.warmupS, 0)));
+    if (warmup.ok === 0) throw new Error(`every warm-up request failed: ${JSON.stringify(warmup.errors)} ${warmup.samples.join(' | ')}`);
+  }
+  say(`steady: ${cfg.agents} agents, ${cfg.rate} requests/s for ${cfg.durationS} s`);
+  const steady = await phase('steady', () => runWorker(steadyJob(cfg.durationS, Math.round(cfg.rate * cfg.warmupS))));
+  const steadyEnd = now();
+  say(`steady: p50 ${fmtMs(steady.latencyMs.p50)}, p95 ${fmtMs(steady.latencyMs.p95)}, p99 ${fmtMs(steady.latencyMs.p99)}, ${steady.failed} errors`);
+  // every accepted request carried one agent_metrics point with a unique (agent, time)
+  const steadyExpected = (warmup?.ok ?? 0) + steady.ok;
+  const drain = await waitForCount({ db: DB, measurement: 'agent_metrics', field: 'cpu_usage', expected: steadyExpected, start: now(), sendingDone: Promise.resolve(), ready: writerIdle });
+  const steadyStored = { expected: steadyExpected, stored: drain.stored, lost: steadyExpected - drain.stored };
+  say(`steady: ${drain.stored} of ${steadyExpected} accepted agent_metrics points stored in InfluxDB`);
+
+  const drainAfterSteady = await waitForConsumers(steadyEnd);
+  say(`consumers caught up after the steady phase: ${JSON.stringify(drainAfterSteady)}`);
+  peakT0 = Date.now() - 120_000;
+  await sleep(2000);
+  say(`direct baseline: ${cfg.batches} × ${cfg.batchPoints} points to InfluxDB /write over ${cfg.peakConnections} connections`);
+  const direct = await peakPhase('direct', {
+    url: `${INFLUX}/write?db=${DIRECT_DB}&rp=raw&precision=ms`,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    db: DIRECT_DB,
+  });
+  say(`direct: ${fmtRate(direct.endToEndPointsPerS)} points/s end to end, ${direct.lost} lost`);
+  await waitForConsumers();
+  await sleep(2000);
+  say(`peak through ingest: the same batches to /api/v2/write`);
+  const peak = await peakPhase('peak-ingest', {
+    url: `${INGEST}/api/v2/write?org=bench&bucket=${DB}&precision=ms`,
+    headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${keys[0]}` },
+    db: DB,
+    ready: writerIdle,
+  });
+  say(`ingest: ${fmtRate(peak.acceptedPointsPerS)} points/s accepted, ${fmtRate(peak.endToEndPointsPerS)} end to end, ${peak.lost} lost`);
+  const drainAfterPeak = await waitForConsumers(peak.queryableAt);
+  say(`consumers caught up after the peak phase (s after all points were in InfluxDB): ${JSON.stringify(drainAfterPeak)}`);
+  const metrics = await ingestMetrics();
+  const writer = await writerState();
+  if (peak.lost || steadyStored.lost) say(`points missing; the writer's consumer: ${JSON.stringify(writer)}; ingest metrics: ${JSON.stringify(metrics)}`);
+  if (cpuProfDir) {
+    writeFileSync(path.join(cpuProfDir, 'phase'), 'end');
+    await sleep(1500);
+  }
+
+  const result = {
+    startedAt: startedAt.toISOString(),
+    label: opt.label,
+    command: commandLine(),
+    profile: profileName,
+    machine,
+    loadAtStart,
+    loadAtEnd: os.loadavg(),
+    cfg,
+    idle,
+    warmup,
+    steady,
+    steadyStored,
+    drainAfterSteady,
+    direct,
+    peak,
+    drainAfterPeak,
+    ratio: peak.endToEndPointsPerS / direct.endToEndPointsPerS,
+    ingestMetrics: metrics,
+    writer,
+  };
+  const jsonFile = path.join(outDir, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(jsonFile, JSON.stringify(result, null, 2));
+  const md = markdown(result);
+  process.stdout.write(`\n${md}\n`);
+  say(`raw results: ${path.relative(ROOT, jsonFile)}`);
+  if (cpuProfDir) say(`CPU profiles: ${path.relative(ROOT, cpuProfDir)} (node bench/cpuprofile-top.mjs <file>)`);
+  if (writeDocs) {
+    insertIntoDocs(md);
+    say('written into docs/benchmarks.md');
+  }
+  return result;
+}
+
+function commandLine() {
+  const args = process.argv.slice(2).map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a));
+  const offset = profileName === 'test' && process.env.AGENTMON_TEST_PORT_OFFSET ? `AGENTMON_TEST_PORT_OFFSET=${process.env.AGENTMON_TEST_PORT_OFFSET} ` : '';
+  return `${offset}node bench/ingest.mjs${args.length ? ` ${args.join(' ')}` : ''}`;
+}
+
+const fmtMs = (v) => (v === null || v === undefined ? '–' : `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`);
+const fmtRate = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+const fmtInt = (v) => Math.round(v).toLocaleString('en-US');
+const fmtLoad = (l) => l.map((x) => x.toFixed(2)).join(' / ');
+const mib = (b) => `${Math.round(b / 2 ** 20)}`;
+const yes = (b) => (b ? '**yes**' : '**no**');
+
+function markdown(r) {
+  const s = r.steady;
+  const L = s.latencyMs;
+  const steadyOk = s.failed === 0 && L.p95 !== null && L.p95 <= 25;
+  const ratioOk = r.ratio >= 0.6;
+  const lost = r.peak.lost + r.steadyStored.lost;
+  const lostOk = lost === 0;
+  // other work on the machine: what the sampled processes leave of the machine's CPU, per phase
+  const ownCpu = (u) => Object.values(u.processes).reduce((a, p) => a + p.cpuMean, 0);
+  const others = [r.idle, r.steady, r.direct, r.peak].filter((x) => x?.usage).map((x) => Math.max(0, x.usage.machine.cpuMean - ownCpu(x.usage)));
+  const othersMax = Math.max(0, ...others);
+  const busy = r.loadAtStart[0] > 0.5 || othersMax > 10;
+  const out = [];
+  const when = r.startedAt.slice(0, 16).replace('T', ' ');
+  out.push(`#### ${when} UTC${opt.label ? ` — ${opt.label}` : ''}`);
+  out.push('');
+  out.push(
+    `- Machine: ${r.machine.nproc} × ${r.machine.model}, ${r.machine.memGiB.toFixed(1)} GiB memory; Node ${r.machine.node}, InfluxDB ${r.machine.influx}, NATS ${r.machine.nats}.`,
+  );
+  out.push(
+    `- Load average (1/5/15 min) at start ${fmtLoad(r.loadAtStart)}, at end ${fmtLoad(r.loadAtEnd)}; processes outside the benchmark used up to ${othersMax.toFixed(0)}% CPU during a phase (200% = the machine). ${busy ? '**Other work shared the machine, so the latency and throughput figures are pessimistic; a run on a quiet machine is still to be made.**' : 'The machine was otherwise quiet.'} CPU of every process during each phase is in the last table.`,
+  );
+  out.push(`- Command: \`${r.command}\` at commit \`${r.machine.commit}\`${r.machine.dirtyFiles ? ` with ${r.machine.dirtyFiles} files changed in the working tree` : ''}.`);
+  out.push(
+    `- Ran: auth, registry, ingest, alerting, notification and gateway from their built \`dist\` with production defaults (LOG_LEVEL info); NATS with JetStream, Redis and InfluxDB of the \`${r.profile}\` profile; the machine's PostgreSQL. The registry and alerting consume the telemetry stream as in production. Load generator: this process, in a worker thread.`,
+  );
+  out.push('');
+  out.push('| target | result | met |');
+  out.push('|---|---|---|');
+  out.push(`| steady: p95 ≤ 25 ms with no errors | p95 ${fmtMs(L.p95)}, ${s.failed} errors in ${fmtInt(s.requests)} requests | ${yes(steadyOk)} |`);
+  out.push(`| peak end-to-end ≥ 0.6 × direct InfluxDB | ${fmtRate(r.peak.endToEndPointsPerS)} / ${fmtRate(r.direct.endToEndPointsPerS)} points/s = **${r.ratio.toFixed(2)}** | ${yes(ratioOk)} |`);
+  out.push(`| zero points lost | ${lost} lost (steady ${r.steadyStored.lost} of ${fmtInt(r.steadyStored.expected)}, peak ${r.peak.lost} of ${fmtInt(r.peak.expected)}) | ${yes(lostOk)} |`);
+  out.push('');
+  out.push(
+    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\`. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
+  );
+  out.push('');
+  out.push('| phase | requests | 202 | errors | p50 | p90 | p95 | p99 | p99.9 | max | generator lag p99 |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [name, x] of [['warm-up', r.warmup], ['steady', s]]) {
+    if (!x) continue;
+    const l = x.latencyMs;
+    const errs = Object.entries(x.errors).map(([k, v]) => `${v} × ${k}`).join(', ');
+    out.push(`| ${name} | ${fmtInt(x.requests)} | ${fmtInt(x.ok)} | ${x.failed}${errs ? ` (${errs})` : ''} | ${fmtMs(l.p50)} | ${fmtMs(l.p90)} | ${fmtMs(l.p95)} | ${fmtMs(l.p99)} | ${fmtMs(l.p999)} | ${fmtMs(l.max)} | ${fmtMs(x.generatorLagMs.p99)} |`);
+  }
+  const steadyDrain = Object.entries(r.drainAfterSteady ?? {}).filter(([k]) => k !== 'timedOut');
+  if (steadyDrain.length) {
+    out.push('');
+    out.push(
+      `After the last steady request the stream's consumers were idle again within: ${steadyDrain.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}${r.drainAfterSteady.timedOut ? ` (still busy: ${r.drainAfterSteady.timedOut.join(', ')})` : ''}.`,
+    );
+  }
+  out.push('');
+  out.push(
+    `**Peak**: ${fmtInt(r.cfg.batches)} line-protocol batches of ${fmtInt(r.cfg.batchPoints)} points (${fmtInt(r.peak.expected)} points, ${fmtInt(r.cfg.peakAgents)} agents, 3 float fields, precision ms, ${(r.peak.bytes / 2 ** 20).toFixed(1)} MiB) over ${r.cfg.peakConnections} keep-alive connections, each posting its next batch when the last was answered. End to end = from the first request until a \`count()\` query in InfluxDB sees every point (counted as soon as the direct writes were answered, or the ingest writer's consumer has nothing left, and every 5 s before that; ${r.direct.countQueries} / ${r.peak.countQueries} count queries, mean ${r.direct.countQueryMsMean.toFixed(0)} / ${r.peak.countQueryMsMean.toFixed(0)} ms).`,
+  );
+  out.push('');
+  out.push('| path | accepted points/s | end-to-end points/s | time to all queryable | stored / sent | lost | batch latency p50 / p99 | 429/503 retries |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const [name, x] of [['InfluxDB `/write` directly (baseline)', r.direct], ['ingest `/api/v2/write` → JetStream → writer → InfluxDB', r.peak]]) {
+    out.push(
+      `| ${name} | ${fmtRate(x.acceptedPointsPerS)} | ${fmtRate(x.endToEndPointsPerS)} | ${x.endToEndS.toFixed(1)} s${x.complete ? '' : ' (incomplete)'} | ${fmtInt(x.stored)} / ${fmtInt(x.expected)} | ${x.lost} | ${fmtMs(x.batchMs.p50)} / ${fmtMs(x.batchMs.p99)} | ${x.retries}${x.failedBatches ? `, ${x.failedBatches} batches failed` : ''} |`,
+    );
+  }
+  out.push('');
+  out.push(`Ratio ingest end-to-end / direct: **${r.ratio.toFixed(2)}** (target ≥ 0.6).`);
+  const drained = Object.entries(r.drainAfterPeak ?? {}).filter(([k]) => k !== 'timedOut' && k !== 'ingest-influx-writer');
+  if (drained.length) {
+    out.push(
+      `The stream's other consumers were idle again within ${drained.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')} after every point was queryable${r.drainAfterPeak.timedOut ? ` (still busy: ${r.drainAfterPeak.timedOut.join(', ')})` : ''}.`,
+    );
+  }
+  out.push('');
+  out.push('**CPU and memory per process** — CPU in % of one core (200% = the whole 2-core machine), mean over the phase (highest 1-s sample); memory = resident set, mean / highest MiB.');
+  out.push('');
+  const phases = [['idle', r.idle.usage], ['steady', s.usage], ['direct baseline', r.direct.usage], ['peak through ingest', r.peak.usage]];
+  out.push(`| process | ${phases.map(([n]) => `${n}: CPU | ${n}: RSS`).join(' | ')} |`);
+  out.push(`|---|${phases.map(() => '---|---').join('|')}|`);
+  const names = Object.keys(s.usage.processes);
+  for (const n of names) {
+    const label = n === 'postgres' ? 'postgres (this stack\'s backends)' : n;
+    out.push(
+      `| ${label} | ${phases
+        .map(([, u]) => {
+          const p = u.processes[n];
+          return p ? `${p.cpuMean.toFixed(0)}% (${p.cpuMax.toFixed(0)}%) | ${mib(p.rssMean)} / ${mib(p.rssMax)}` : '– | –';
+        })
+        .join(' | ')} |`,
+    );
+  }
+  const ours = (u) => Object.values(u.processes).reduce((a, p) => a + p.cpuMean, 0);
+  out.push(`| **all of the above** | ${phases.map(([, u]) => `${ours(u).toFixed(0)}% | `).join(' | ')} |`);
+  out.push(`| other processes on the machine | ${phases.map(([, u]) => `${Math.max(0, u.machine.cpuMean - ours(u)).toFixed(0)}% | `).join(' | ')} |`);
+  out.push(`| whole machine | ${phases.map(([, u]) => `${u.machine.cpuMean.toFixed(0)}% (${u.machine.cpuMax.toFixed(0)}%) | `).join(' | ')} |`);
+  // CPU-seconds of the stack (every sampled process but the load generator) above idle, per unit of work:
+  // less disturbed by other work on the machine than latency or throughput
+  const stackCpuS = (u) => Object.entries(u.processes).filter(([n]) => !n.startsWith('bench')).reduce((a, [n, p]) => a + ((p.cpuMean - (r.idle.usage.processes[n]?.cpuMean ?? 0)) / 100) * u.seconds, 0);
+  const perRequestMs = (stackCpuS(s.usage) / s.requests) * 1000;
+  const perPointDirectUs = (stackCpuS(r.direct.usage) / r.direct.expected) * 1e6;
+  const perPointIngestUs = (stackCpuS(r.peak.usage) / r.peak.expected) * 1e6;
+  out.push('');
+  out.push(
+    `CPU of the whole stack above idle (every process above but the load generator): **${perRequestMs.toFixed(2)} ms per steady request**; **${perPointIngestUs.toFixed(1)} µs per point** through ingest against ${perPointDirectUs.toFixed(1)} µs per point written directly.`,
+  );
+  const fails = r.ingestMetrics?.writeFailures?.filter((l) => !l.endsWith(' 0'));
+  if (fails?.length) out.push('', `Writer failures reported by ingest: ${fails.map((l) => `\`${l}\``).join(', ')}.`);
+  return out.join('\n');
+}
+
+const MARKER = '<!-- bench/ingest.mjs inserts each new run below this line, newest first -->';
+
+function insertIntoDocs(md) {
+  const file = path.join(ROOT, 'docs', 'benchmarks.md');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${MARKER}\n`;
+  if (!text.includes(MARKER)) throw new Error(`docs/benchmarks.md has no line ${MARKER}`);
+  writeFileSync(file, text.replace(MARKER, `${MARKER}\n\n${md}\n`));
+}
+
+async function cleanUp() {
+  await diagNc?.close().catch(() => undefined);
+  diagNc = undefined;
+  await stack?.stop().catch(() => undefined);
+  stack = undefined;
+  if (startedInfra.length) stopInfra(profileName, startedInfra.filter((w) => w !== 'postgres'));
+  startedInfra = [];
+}
+
+if (opt['from-json']) {
+  // re-renders a run's Markdown from its raw results (and writes it into the docs unless --no-write)
+  const r = JSON.parse(readFileSync(opt['from-json'], 'utf8'));
+  opt.label ??= r.label;
+  const md = markdown(r);
+  process.stdout.write(`${md}\n`);
+  if (writeDocs) insertIntoDocs(md);
+  process.exit(0);
+}
+
+let exitCode = 0;
+process.once('SIGINT', () => {
+  say('interrupted; stopping what the benchmark started');
+  void cleanUp().then(() => process.exit(130));
+});
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`\n\x1b[31m[bench] ${err.stack ?? err.message}\x1b[0m\n`);
+  exitCode = 1;
+}
+await cleanUp();
+process.exit(exitCode);

@@ -1,0 +1,185 @@
+// The load generators of bench/ingest.mjs, run in a worker thread so that the main thread stays
+// free to sample CPU and memory and to poll InfluxDB on time. Plain node:http with keep-alive.
+//
+//   steady: an open-loop arrival schedule (request i is due at start + i / rate). Latency is measured
+//           from the time a request was due, not from when it was sent, so a slow server or a late
+//           generator shows up in the figures instead of being hidden (no coordinated omission).
+//   peak:   line-protocol batches posted over a few keep-alive connections, each connection posting
+//           the next batch as soon as the previous one was answered; 429/503 are retried after
+//           Retry-After and counted.
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { peakBatch } from './data.mjs';
+
+const now = () => performance.timeOrigin + performance.now();
+
+function post(agent, url, headers, body, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => resolve({ status: 0, error: err.code ?? err.message }));
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err) => resolve({ status: 0, error: err.code ?? err.message }));
+    req.end(body);
+  });
+}
+
+function percentile(sorted, q) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+function summarize(values) {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    count: sorted.length,
+    mean: sorted.length ? sum / sorted.length : null,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p95: percentile(sorted, 0.95),
+    p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    max: sorted.length ? sorted[sorted.length - 1] : null,
+  };
+}
+
+/** One agent's push: one agent_metrics and one performance_metrics point, like the contract's example. */
+function steadyBody(seq, agents, timeMs) {
+  const a = seq % agents;
+  const id = `bench-agent-${String(a).padStart(5, '0')}`;
+  const r = (k) => Math.round(((Math.sin(seq * 12.9898 + k * 78.233) + 1) / 2) * 10000) / 100;
+  return JSON.stringify({
+    agent: { id, name: `Bench agent ${a}`, type: 'llm-agent', version: '1.4.2', host: `node-${a % 50}`, region: 'eu-west-1', tags: { env: 'bench', team: `team-${a % 20}` } },
+    points: [
+      { measurement: 'agent_metrics', fields: { cpu_usage: r(1), memory_usage: r(2) }, tags: { core: 'all' }, time: timeMs },
+      { measurement: 'performance_metrics', fields: { tasks_completed: Math.floor(r(3) * 10), error_rate: r(4) / 100, response_time: r(5) * 10 }, time: timeMs },
+    ],
+  });
+}
+
+async function steady({ url, keys, rate, durationS, agents, connections, timeoutMs, firstSeq }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'fifo' });
+  // agent a always uses key a % keys.length
+  const headers = keys.map((key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }));
+  const total = Math.round(rate * durationS);
+  const interval = 1000 / rate;
+  const latencies = [];
+  const lags = [];
+  const errors = {}; // "HTTP 503" or a network error code -> count
+  const samples = []; // a few error bodies
+  const perSecond = []; // [due second] -> { n, ok, maxMs }
+  let outstanding = 0;
+  let next = 0;
+  const start = now() + 20;
+  const allSent = new Promise((resolveSent) => {
+    const tick = () => {
+      const t = now();
+      while (next < total && start + next * interval <= t) {
+        const due = start + next * interval;
+        lags.push(t - due);
+        const seq = firstSeq + next;
+        const body = steadyBody(seq, agents, Math.floor(Date.now()));
+        const second = Math.floor((due - start) / 1000);
+        outstanding++;
+        void post(agent, url, headers[seq % agents % keys.length], body, timeoutMs).then((res) => {
+          outstanding--;
+          const ms = now() - due;
+          const bucket = (perSecond[second] ??= { n: 0, ok: 0, maxMs: 0 });
+          bucket.n++;
+          bucket.maxMs = Math.max(bucket.maxMs, ms);
+          if (res.status === 202) {
+            latencies.push(ms);
+            bucket.ok++;
+          } else {
+            const what = res.status ? `HTTP ${res.status}` : res.error;
+            errors[what] = (errors[what] ?? 0) + 1;
+            if (res.status && samples.length < 5) samples.push(`${what}: ${res.body.slice(0, 300)}`);
+          }
+          if (outstanding === 0 && next >= total) done();
+        });
+        next++;
+      }
+      if (next < total) setTimeout(tick, Math.max(0, start + next * interval - now()));
+      else resolveSent();
+    };
+    tick();
+  });
+  let done;
+  const finished = new Promise((r) => (done = r));
+  await allSent;
+  if (outstanding > 0) await finished;
+  const end = now();
+  agent.destroy();
+  const failed = total - latencies.length;
+  return {
+    requests: total,
+    ok: latencies.length,
+    failed,
+    errors,
+    samples,
+    elapsedS: (end - start) / 1000,
+    achievedRate: total / ((end - start) / 1000),
+    latencyMs: summarize(latencies),
+    generatorLagMs: summarize(lags),
+    perSecond: Array.from(perSecond, (b) => b ?? { n: 0, ok: 0, maxMs: 0 }),
+  };
+}
+
+async function peak({ url, headers, batches, batchPoints, agents, t0, connections, timeoutMs }) {
+  // the batches are made before the clock starts
+  const bodies = [];
+  for (let b = 0; b < batches; b++) bodies.push(peakBatch(b, batchPoints, agents, t0));
+  const bytes = bodies.reduce((n, s) => n + Buffer.byteLength(s), 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const statuses = {}; // answer (status or network error) -> count, retries included
+  const samples = [];
+  let retries = 0;
+  let failed = 0;
+  let nextBatch = 0;
+  const batchMs = [];
+  parentPort.postMessage({ type: 'started', at: now(), bytes });
+  const start = now();
+  const worker = async () => {
+    for (;;) {
+      const b = nextBatch++;
+      if (b >= batches) return;
+      for (let attempt = 0; ; attempt++) {
+        const t = now();
+        const res = await post(agent, url, headers, bodies[b], timeoutMs);
+        statuses[res.status || res.error] = (statuses[res.status || res.error] ?? 0) + 1;
+        if (res.status === 204 || res.status === 202) {
+          batchMs.push(now() - t);
+          break;
+        }
+        if ((res.status === 429 || res.status === 503) && attempt < 50) {
+          retries++;
+          const after = Number(res.headers?.['retry-after']);
+          await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 500));
+          continue;
+        }
+        failed++;
+        if (samples.length < 5) samples.push(res.status ? `HTTP ${res.status}: ${res.body.slice(0, 300)}` : res.error);
+        break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const end = now();
+  agent.destroy();
+  return { start, end, bytes, statuses, samples, retries, failedBatches: failed, batchMs: summarize(batchMs) };
+}
+
+const job = workerData;
+const result = job.kind === 'steady' ? await steady(job) : await peak(job);
+parentPort.postMessage({ type: 'result', result });

@@ -1,0 +1,4 @@
+export * from './gcra.js';
+export * from './rate-limiter.js';
+export * from './rate-limit-headers.js';
+export * from './client-address.js';

@@ -1,0 +1,173 @@
+import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import { GCRA_LUA } from './gcra.lua.js';
+import { MemoryGcraStore, gcra, type GcraOutcome, type RateLimitBudget } from './gcra.js';
+
+export type { RateLimitBudget } from './gcra.js';
+
+/** One budget a request is charged against: which budget, for whom (`key`), how many units. */
+export interface RateLimitCharge {
+  budget: RateLimitBudget;
+  /** who the budget is kept for (a user id, a key id, an address); part of the Redis key */
+  key: string;
+  /** units this request costs (default 1) */
+  cost?: number;
+}
+
+export interface BudgetOutcome extends GcraOutcome {
+  budget: RateLimitBudget;
+}
+
+export interface RateLimitDecision {
+  /** every budget allowed the request (and each was charged) */
+  allowed: boolean;
+  /** one per charge, in order; empty when the request went unchecked */
+  outcomes: BudgetOutcome[];
+  /** whole seconds to wait before retrying (at least 1) when refused; 0 when allowed */
+  retryAfterSeconds: number;
+  /** `redis`: shared by every replica; `local`: this process only (Redis away); `unchecked`: let through (Redis away) */
+  checkedBy: 'redis' | 'local' | 'unchecked';
+}
+
+/**
+ * What to do when Redis cannot answer in time: `allow` lets the request through unchecked (an API
+ * must not fail because its rate limiter did); `local` checks the budgets in this process only,
+ * for budgets that must never go unchecked (brute force on login).
+ */
+export type WhenRedisUnavailable = 'allow' | 'local';
+
+export interface RateLimiterOptions {
+  redis: Redis;
+  /** prefix of every key, e.g. `agentmon:gateway:rl:` */
+  keyPrefix: string;
+  /** longest wait for Redis before the request is treated as "Redis unavailable" (default 250 ms) */
+  timeoutMs?: number;
+  logger?: { warn(obj: object, msg: string): void };
+  /** the service's Prometheus registry, for the decision and fallback counters */
+  registry?: Registry;
+  /** most keys the in-process fallback keeps (oldest leave first) */
+  localMaxKeys?: number;
+}
+
+const COMMAND = 'agentmonRateLimitGcra';
+const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const WARN_EVERY_MS = 60_000;
+
+type GcraCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/** A budget, checked once: a name usable in headers and metrics, a whole positive limit and window. */
+export function rateLimitBudget(name: string, limit: number, windowSeconds: number): RateLimitBudget {
+  if (!NAME.test(name)) throw new Error(`rate-limit budget name ${JSON.stringify(name)} must be lower-case letters, digits and -`);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`rate-limit budget ${name}: limit must be a whole number ≥ 1`);
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1) throw new Error(`rate-limit budget ${name}: window must be whole seconds ≥ 1`);
+  return Object.freeze({ name, limit, windowSeconds });
+}
+
+/**
+ * Rate limits kept in Redis and so shared by every replica: GCRA budgets (gcra.lua.ts), all the
+ * budgets of one request checked and charged atomically in one round-trip (EVALSHA of a script
+ * defined with ioredis `defineCommand`, which loads it again after a Redis restart).
+ */
+export class RateLimiter {
+  private readonly redis: Redis;
+  private readonly timeoutMs: number;
+  private readonly local: MemoryGcraStore;
+  private readonly metrics?: { decisions: Counter<'budget' | 'outcome'>; unavailable: Counter<'fallback'> };
+  private lastWarning = 0;
+  private suppressedWarnings = 0;
+
+  constructor(private readonly opts: RateLimiterOptions) {
+    this.redis = opts.redis;
+    this.timeoutMs = opts.timeoutMs ?? 250;
+    this.local = new MemoryGcraStore(opts.localMaxKeys ?? 100_000);
+    if (typeof (this.redis as unknown as Record<string, unknown>)[COMMAND] !== 'function') {
+      this.redis.defineCommand(COMMAND, { lua: GCRA_LUA });
+    }
+    if (opts.registry) {
+      this.metrics = {
+        decisions: new Counter({
+          name: 'agentmon_rate_limit_decisions_total',
+          help: 'Requests checked against a rate-limit budget: allowed, or limited (refused with 429) by that budget',
+          labelNames: ['budget', 'outcome'] as const,
+          registers: [opts.registry],
+        }),
+        unavailable: new Counter({
+          name: 'agentmon_rate_limit_unavailable_total',
+          help: 'Requests whose rate limits Redis could not check in time, by what happened instead (allow: let through unchecked; local: checked in this process only)',
+          labelNames: ['fallback'] as const,
+          registers: [opts.registry],
+        }),
+      };
+    }
+  }
+
+  /** Checks and charges every budget of one request, all or nothing. Never throws for Redis trouble. */
+  async consume(charges: readonly RateLimitCharge[], whenUnavailable: WhenRedisUnavailable = 'allow'): Promise<RateLimitDecision> {
+    if (charges.length === 0) return { allowed: true, outcomes: [], retryAfterSeconds: 0, checkedBy: 'redis' };
+    const steps = charges.map((c) => {
+      const cost = c.cost ?? 1;
+      if (!Number.isInteger(cost) || cost < 1 || cost > c.budget.limit) throw new Error(`rate-limit cost ${cost} is outside 1..${c.budget.limit} of ${c.budget.name}`);
+      return { key: `${this.opts.keyPrefix}${c.budget.name}:${c.key}`, budget: c.budget, cost };
+    });
+    let outcomes: GcraOutcome[];
+    let checkedBy: RateLimitDecision['checkedBy'] = 'redis';
+    try {
+      outcomes = await this.inRedis(steps);
+    } catch (err) {
+      this.warn(err, whenUnavailable);
+      this.metrics?.unavailable.inc({ fallback: whenUnavailable });
+      if (whenUnavailable === 'allow') return { allowed: true, outcomes: [], retryAfterSeconds: 0, checkedBy: 'unchecked' };
+      outcomes = gcra(steps, Date.now() * 1000, this.local);
+      checkedBy = 'local';
+    }
+    const allowed = outcomes.every((o) => o.allowed);
+    const decision: RateLimitDecision = {
+      allowed,
+      outcomes: outcomes.map((o, i) => ({ ...o, budget: steps[i]!.budget })),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(Math.max(...outcomes.map((o) => o.retryAfterMs)) / 1000)),
+      checkedBy,
+    };
+    if (this.metrics) {
+      for (const o of decision.outcomes) {
+        if (allowed) this.metrics.decisions.inc({ budget: o.budget.name, outcome: 'allowed' });
+        else if (!o.allowed) this.metrics.decisions.inc({ budget: o.budget.name, outcome: 'limited' });
+      }
+    }
+    return decision;
+  }
+
+  private async inRedis(steps: { key: string; budget: RateLimitBudget; cost: number }[]): Promise<GcraOutcome[]> {
+    // while disconnected, fail at once rather than queue behind reconnect attempts
+    if (this.redis.status !== 'ready') throw new Error(`Redis connection is ${this.redis.status}`);
+    const args: (string | number)[] = steps.map((s) => s.key);
+    for (const s of steps) args.push(s.budget.limit, s.budget.windowSeconds * 1_000_000, s.cost);
+    const command = (this.redis as unknown as Record<string, GcraCommand>)[COMMAND]!.bind(this.redis);
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await Promise.race([
+      command(steps.length, ...args),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!Array.isArray(reply) || reply.length !== steps.length * 5) throw new Error('unexpected answer of the rate-limit script');
+    return steps.map((_, i) => {
+      const [allowed, remaining, retryAfterMs, nextUnitMs, fullMs] = (reply as number[]).slice(i * 5, i * 5 + 5).map(Number) as [number, number, number, number, number];
+      return { allowed: allowed === 1, remaining, retryAfterMs, nextUnitMs, fullMs };
+    });
+  }
+
+  /** One warning a minute at most, with how many were left out: an outage must not flood the log. */
+  private warn(err: unknown, fallback: WhenRedisUnavailable): void {
+    const now = Date.now();
+    if (now - this.lastWarning < WARN_EVERY_MS) {
+      this.suppressedWarnings++;
+      return;
+    }
+    this.opts.logger?.warn(
+      { err, fallback, similar_since_last_warning: this.suppressedWarnings },
+      fallback === 'allow' ? 'rate limits not checked: Redis unavailable; request let through' : 'rate limits checked in this process only: Redis unavailable',
+    );
+    this.lastWarning = now;
+    this.suppressedWarnings = 0;
+  }
+}

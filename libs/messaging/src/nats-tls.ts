@@ -1,0 +1,24 @@
+/**
+ * TLS for every NATS connection a service opens: the EventBus (JetStream), the RpcClient and the
+ * request/reply transport of bootstrapService all build their options here, so they agree.
+ */
+
+/** PEM texts: trusted CAs (else the system's) and an optional client certificate and key. */
+export interface NatsTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * `servers` for @nats-io/transport-node (and Nest's NATS transport, which passes its options on),
+ * plus `tls` when TLS is required. The client ignores a URL's scheme, so tls:// URLs alone would not
+ * require TLS: the `tls` option does (natsTls in @agentmon/config sets it for tls:// URLs).
+ */
+export function natsConnectionOptions(servers: string, tls?: NatsTlsOptions): { servers: string[]; tls?: NatsTlsOptions } {
+  const list = servers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return tls ? { servers: list, tls: { ...tls } } : { servers: list };
+}

@@ -1,0 +1,304 @@
+/**
+ * Aggregates, latest values and downsampling: the ingest service in-process against the test
+ * profile's NATS, Redis and InfluxDB (whose continuous queries are checked every 10 s). Points go in
+ * through the public push API and the real writer; auth is a test double at the NATS boundary.
+ */
+import 'reflect-metadata';
+import { Controller, Module, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport } from '@nestjs/microservices';
+import { Redis } from 'ioredis';
+import { AppError, type Principal, type RpcParsedRequest } from '@agentmon/contracts';
+import { RpcClient, RpcHandler } from '@agentmon/messaging';
+import { createLogger } from '@agentmon/observability';
+import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
+import { resetStreams } from '../../../test/support/nats.js';
+import { loadIngestConfig } from '../src/config.js';
+import { startIngest } from '../src/ingest-app.js';
+
+const DB = 'agentmon_int_queries';
+const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
+const KEY = 'amk_queriesTestKeyForTheIngestService_0001';
+const RUN = Date.now().toString(36);
+const M = 60_000;
+const H = 60 * M;
+const D = 24 * H;
+
+@Controller()
+class AuthDouble {
+  @RpcHandler('rpc.auth.api-key.verify.v1')
+  async verify(req: RpcParsedRequest<'rpc.auth.api-key.verify.v1'>): Promise<Principal> {
+    if (req.key !== KEY) throw new AppError('unauthorized', 'API key is not valid');
+    return { kind: 'api_key', id: 'key-queries', user_id: 'u-1', username: 'ci', role: 'operator', permissions: ['ingest:write'] };
+  }
+}
+@Module({ controllers: [AuthDouble] })
+class DoublesModule {}
+
+type Row = Record<string, unknown>;
+async function influxql(q: string): Promise<{ results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]; error?: string }[] }> {
+  const res = await fetch(`${TEST_INFRA.influxUrl}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ q, db: DB, epoch: 'ms' }).toString(),
+  });
+  return (await res.json()) as never;
+}
+async function rowsOf(q: string): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const s of (await influxql(q)).results[0]?.series ?? []) {
+    for (const v of s.values) out.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+  }
+  return out;
+}
+async function push(agent: string, points: unknown[]): Promise<void> {
+  const res = await fetch(`${BASE}/api/v2/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ agent: { id: agent }, points }),
+  });
+  if (res.status !== 202) throw new Error(`push answered ${res.status}: ${await res.text()}`);
+}
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000, stepMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!ok(last) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, stepMs));
+    last = await fn();
+  }
+  return last;
+}
+async function writeLines(rp: string, lines: string[]): Promise<void> {
+  const res = await fetch(`${TEST_INFRA.influxUrl}/write?db=${DB}&rp=${rp}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`write answered ${res.status}: ${await res.text()}`);
+}
+
+let app: INestApplication;
+let doubles: INestMicroservice;
+let rpc: RpcClient;
+let redis: Redis;
+
+// Downsampling input, pushed first so the scheduled continuous query has run by the last test:
+// two agents, three points each in one minute a few minutes ago, a string field that only count keeps.
+const DS = `downsampled_${RUN}`;
+const dsMinute = Math.floor(Date.now() / M) * M - 3 * M;
+const dsAgents = { a: `ds-a-${RUN}`, b: `ds-b-${RUN}` };
+
+beforeAll(async () => {
+  await influxql(`DROP DATABASE "${DB}"`);
+  await resetStreams(TEST_INFRA.natsUrl);
+  redis = new Redis(TEST_INFRA.redisUrl);
+  doubles = await NestFactory.createMicroservice(DoublesModule, {
+    transport: Transport.NATS,
+    options: { servers: [TEST_INFRA.natsUrl], queue: 'ingest-queries-doubles' },
+    logger: false,
+  } as never);
+  await doubles.listen();
+  const config = loadIngestConfig({
+    PORT: String(INTEGRATION_PORTS.ingest),
+    HTTP_HOST: '127.0.0.1',
+    NATS_URL: TEST_INFRA.natsUrl,
+    REDIS_URL: TEST_INFRA.redisUrl,
+    INFLUX_URL: TEST_INFRA.influxUrl,
+    INFLUX_DATABASE: DB,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    WRITE_FLUSH_MS: '100',
+  });
+  app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
+  rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-queries-test');
+  await rpc.connect();
+
+  await push(dsAgents.a, [
+    { measurement: DS, fields: { cpu: 10, state: 'idle' }, tags: { core: 'all' }, time: dsMinute + 5_000 },
+    { measurement: DS, fields: { cpu: 20, state: 'busy' }, tags: { core: 'all' }, time: dsMinute + 25_000 },
+    { measurement: DS, fields: { cpu: 60, state: 'busy' }, tags: { core: 'all' }, time: dsMinute + 45_000 },
+  ]);
+  await push(dsAgents.b, [{ measurement: DS, fields: { cpu: 100, state: 'idle' }, tags: { core: 'all' }, time: dsMinute + 30_000 }]);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await doubles?.close();
+  await rpc?.close();
+  await redis?.quit();
+});
+
+describe('aggregate queries', () => {
+  // three agents in two regions, four points each in the last 15 minutes
+  const measurement = `agg_raw_${RUN}`;
+  const t0 = Date.now() - 10 * M;
+  const agents = [
+    { id: `agg-a-${RUN}`, region: 'eu', values: [10, 20, 30, 40] },
+    { id: `agg-b-${RUN}`, region: 'eu', values: [50, 60, 70, 80] },
+    { id: `agg-c-${RUN}`, region: 'us', values: [1, 2, 3, 94] },
+  ];
+  const all = agents.flatMap((a) => a.values);
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+
+  beforeAll(async () => {
+    for (const a of agents) {
+      await push(
+        a.id,
+        a.values.map((v, i) => ({ measurement, fields: { latency: v, ok: v % 2 === 0, note: `n${v}` }, tags: { region: a.region }, time: t0 + i * 1000 })),
+      );
+    }
+    await eventually(() => rowsOf(`SELECT count("latency") FROM "${DB}"."raw"."${measurement}"`), (r) => r[0]?.count === 12);
+  });
+
+  it('computes every function over raw points for the fleet, per agent and per tag value', async () => {
+    const fleet = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '15m', measurement, fields: ['latency'], fn: 'mean' });
+    expect(fleet).toMatchObject({ timerange: '15m', measurement, fn: 'mean', group_by: null, source: 'raw', interval: '5s', truncated: false });
+    expect(fleet.series).toHaveLength(1);
+    expect(fleet.series[0]).toMatchObject({ field: 'latency', group: {}, value: sum(all) / 12 });
+    // the four points fall in one 5 s interval of the series (t0 .. t0+3s may straddle two)
+    const nonNull = fleet.series[0]!.points.filter(([, v]) => v !== null);
+    expect(nonNull.length).toBeGreaterThanOrEqual(1);
+    expect(fleet.series[0]!.points.length).toBeLessThanOrEqual(181);
+
+    const fns = { mean: (xs: number[]) => sum(xs) / xs.length, min: (xs: number[]) => Math.min(...xs), max: (xs: number[]) => Math.max(...xs), sum, count: (xs: number[]) => xs.length };
+    for (const [fn, f] of Object.entries(fns)) {
+      const perAgent = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '15m', measurement, fields: ['latency'], fn: fn as 'mean', group_by: { kind: 'agent' } });
+      expect(perAgent.group_by).toBe('agent');
+      expect(perAgent.series.map((s) => [s.group, s.value])).toEqual(agents.map((a) => [{ agent_id: a.id }, f(a.values)]));
+    }
+    const perRegion = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '1h', measurement, fields: ['latency'], fn: 'max', group_by: { kind: 'tag', key: 'region' } });
+    expect(perRegion.group_by).toBe('tag:region');
+    expect(perRegion.series.map((s) => [s.group, s.value])).toEqual([
+      [{ region: 'eu' }, 80],
+      [{ region: 'us' }, 94],
+    ]);
+    // p95 of the raw values (InfluxDB's nearest-rank percentile)
+    const p95 = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '15m', measurement, fields: ['latency'], fn: 'p95' });
+    const sorted = [...all].sort((x, y) => x - y);
+    expect(p95.series[0]!.value).toBe(sorted[Math.floor(0.95 * sorted.length + 0.5) - 1]);
+    // count works on every type; the other functions need numbers
+    const counted = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '15m', measurement, fields: ['note', 'ok'], fn: 'count' });
+    expect(counted.series.map((s) => [s.field, s.value])).toEqual([
+      ['note', 12],
+      ['ok', 12],
+    ]);
+    await expect(rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '15m', measurement, fields: ['note'], fn: 'mean' })).rejects.toMatchObject({
+      statusCode: 400,
+      details: [{ path: 'field', reason: expect.stringContaining('only count works') }],
+    });
+  });
+
+  it('refuses an interval that gives too many points, and answers an unknown measurement with empty series', async () => {
+    await expect(rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '24h', measurement, fields: ['latency'], fn: 'mean', interval: '1s' })).rejects.toMatchObject({
+      statusCode: 400,
+      details: [{ path: 'interval', reason: expect.any(String) }],
+    });
+    const none = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '1h', measurement: `nothing_${RUN}`, fields: ['x'], fn: 'mean' });
+    expect(none.series).toEqual([{ field: 'x', group: {}, value: null, points: [] }]);
+    const noneByAgent = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '1h', measurement: `nothing_${RUN}`, fields: ['x'], fn: 'mean', group_by: { kind: 'agent' } });
+    expect(noneByAgent.series).toEqual([]);
+  });
+
+  it('reads the 1-hour aggregates for long ranges: weighted mean, exact min/max/sum/count', async () => {
+    const m = `agg_long_${RUN}`;
+    const hour = Math.floor(Date.now() / H) * H;
+    const lines: string[] = [];
+    // 20 days of hours for two agents: agent x has 1 point per hour of value h%10, agent y 3 points of 100
+    const expect_ = { x: { sum: 0, count: 0, min: Infinity, max: -Infinity }, y: { sum: 0, count: 0, min: Infinity, max: -Infinity } };
+    for (let h = 1; h <= 20 * 24; h++) {
+      const t = hour - h * H;
+      const vx = h % 10;
+      lines.push(`${m},agent_id=x-${RUN} mean_v=${vx},min_v=${vx},max_v=${vx},count_v=1,sum_v=${vx} ${t}`);
+      lines.push(`${m},agent_id=y-${RUN} mean_v=100,min_v=90,max_v=110,count_v=3,sum_v=300 ${t}`);
+      Object.assign(expect_.x, { sum: expect_.x.sum + vx, count: expect_.x.count + 1, min: Math.min(expect_.x.min, vx), max: Math.max(expect_.x.max, vx) });
+      Object.assign(expect_.y, { sum: expect_.y.sum + 300, count: expect_.y.count + 3, min: 90, max: 110 });
+    }
+    await writeLines('agg_1h', lines);
+    const q = (fn: 'mean' | 'min' | 'max' | 'sum' | 'count', timerange: '30d' | '1y' = '30d') =>
+      rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange, measurement: m, fields: ['v'], fn, group_by: { kind: 'agent' } });
+    const mean = await q('mean');
+    expect(mean).toMatchObject({ source: 'agg_1h', interval: '3h' });
+    expect(mean.series.map((s) => s.value)).toEqual([expect_.x.sum / expect_.x.count, expect_.y.sum / expect_.y.count]);
+    expect((await q('min')).series.map((s) => s.value)).toEqual([expect_.x.min, expect_.y.min]);
+    expect((await q('max')).series.map((s) => s.value)).toEqual([expect_.x.max, expect_.y.max]);
+    expect((await q('sum')).series.map((s) => s.value)).toEqual([expect_.x.sum, expect_.y.sum]);
+    expect((await q('count', '1y')).series.map((s) => s.value)).toEqual([expect_.x.count, expect_.y.count]);
+    // the fleet's mean weighs each hour by its points: (sum x + sum y) / (count x + count y)
+    const fleet = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '1y', measurement: m, fields: ['v'], fn: 'mean' });
+    expect(fleet).toMatchObject({ source: 'agg_1h', interval: '2d' });
+    expect(fleet.series[0]!.value).toBeCloseTo((expect_.x.sum + expect_.y.sum) / (expect_.x.count + expect_.y.count), 10);
+    // a finer interval than the aggregates hold reads the next finer source
+    expect(await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '30d', measurement: m, fields: ['v'], fn: 'mean', interval: '30m' })).toMatchObject({ source: 'agg_1m', interval: '30m' });
+  });
+});
+
+describe('latest values per agent (Redis)', () => {
+  it('keeps the newest value of each field of each measurement, whatever order points arrive in', async () => {
+    const agent = `latest-${RUN}`;
+    const now = Date.now();
+    await push(agent, [
+      { measurement: 'agent_metrics', fields: { cpu_usage: 40, memory_usage: 50 }, time: now - 2000 },
+      { measurement: 'agent_metrics', fields: { cpu_usage: 45 }, time: now - 1000 },
+      { measurement: 'performance_metrics', fields: { error_rate: 0.5, healthy: true, mode: 'fast' }, time: now - 1500 },
+    ]);
+    const read = () => rpc.request('rpc.ingest.metrics.latest.v1', { agent_ids: [agent, `never-${RUN}`] });
+    const first = await eventually(read, (r) => r.items[0]?.measurements.performance_metrics !== undefined);
+    expect(first.items).toEqual([
+      {
+        agent_id: agent,
+        measurements: {
+          agent_metrics: { cpu_usage: { value: 45, time: new Date(now - 1000).toISOString() }, memory_usage: { value: 50, time: new Date(now - 2000).toISOString() } },
+          performance_metrics: {
+            error_rate: { value: 0.5, time: new Date(now - 1500).toISOString() },
+            healthy: { value: true, time: new Date(now - 1500).toISOString() },
+            mode: { value: 'fast', time: new Date(now - 1500).toISOString() },
+          },
+        },
+      },
+      { agent_id: `never-${RUN}`, measurements: {} },
+    ]);
+    // an older point arriving later does not replace a newer value; a newer one does
+    await push(agent, [{ measurement: 'agent_metrics', fields: { cpu_usage: 1, memory_usage: 55 }, time: now - 5000 }]);
+    await push(agent, [{ measurement: 'agent_metrics', fields: { memory_usage: 60 }, time: now }]);
+    const later = await eventually(read, (r) => r.items[0]?.measurements.agent_metrics?.memory_usage?.value === 60);
+    expect(later.items[0]!.measurements.agent_metrics).toEqual({
+      cpu_usage: { value: 45, time: new Date(now - 1000).toISOString() },
+      memory_usage: { value: 60, time: new Date(now).toISOString() },
+    });
+    const only = await rpc.request('rpc.ingest.metrics.latest.v1', { agent_ids: [agent], measurements: ['performance_metrics'] });
+    expect(Object.keys(only.items[0]!.measurements)).toEqual(['performance_metrics']);
+    // one hash per agent, expiring
+    expect(await redis.pttl(`agentmon:ingest:latest:${agent}`)).toBeGreaterThan(6 * D);
+  });
+});
+
+describe('retention and downsampling', () => {
+  it('the 1-hour continuous query statement computes mean, min, max, count and sum per agent and tag into agg_1h', async () => {
+    // InfluxDB runs agg_1h every 5 minutes; run its own SELECT … INTO over the test's minute instead
+    const cqs = (await influxql('SHOW CONTINUOUS QUERIES')).results[0]!.series!.find((s) => s.name === DB)!;
+    const statement = String(cqs.values.find((v) => v[0] === 'cq_agg_1h_v2')![1]);
+    const select = /BEGIN (.*) END$/.exec(statement)![1]!.replace(' GROUP BY', ` WHERE time >= ${dsMinute - H}ms AND time < ${dsMinute + H}ms GROUP BY`);
+    await eventually(() => rowsOf(`SELECT count("cpu") FROM "${DB}"."raw"."${DS}"`), (r) => r[0]?.count === 4);
+    const ran = await influxql(select);
+    expect(ran.results[0]!.error).toBeUndefined();
+    const rows = await rowsOf(`SELECT * FROM "${DB}"."agg_1h"."${DS}" GROUP BY *`);
+    const a = rows.find((r) => r.agent_id === dsAgents.a)!;
+    expect(a).toMatchObject({ core: 'all', mean_cpu: 30, min_cpu: 10, max_cpu: 60, count_cpu: 3, sum_cpu: 90, count_state: 3 });
+    expect(a.mean_state).toBeUndefined();
+    expect(rows.find((r) => r.agent_id === dsAgents.b)).toMatchObject({ mean_cpu: 100, count_cpu: 1, sum_cpu: 100 });
+  });
+
+  it('the 1-minute continuous query runs on its schedule and fills agg_1m, which long-range queries then read', async () => {
+    const rows = await eventually(() => rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" GROUP BY *`), (r) => r.length >= 2, 90_000, 1000);
+    const a = rows.find((r) => r.agent_id === dsAgents.a);
+    expect(a).toMatchObject({ time: dsMinute, core: 'all', mean_cpu: 30, min_cpu: 10, max_cpu: 60, count_cpu: 3, sum_cpu: 90, count_state: 3 });
+    expect(rows.find((r) => r.agent_id === dsAgents.b)).toMatchObject({ time: dsMinute, mean_cpu: 100, min_cpu: 100, max_cpu: 100, count_cpu: 1 });
+
+    // 7 days read agg_1m: the same numbers come back through the aggregate query
+    const week = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '7d', measurement: DS, fields: ['cpu'], fn: 'mean', group_by: { kind: 'agent' } });
+    expect(week.source).toBe('agg_1m');
+    expect(week.series.map((s) => [s.group.agent_id, s.value])).toEqual([
+      [dsAgents.a, 30],
+      [dsAgents.b, 100],
+    ]);
+    // and the history of one agent over 7 days reads agg_1m too
+    const history = await rpc.request('rpc.ingest.metrics.historical.v1', { agent_id: dsAgents.a, measurement: DS, from: Date.now() - 7 * D, to: Date.now() });
+    expect(history.interval).toBe('15m');
+    expect(history.series[0]!.points.filter(([, v]) => v !== null).map(([, v]) => v)).toEqual([30]);
+  }, 120_000);
+});
