@@ -121,6 +121,9 @@ describe('telemetry', () => {
     ]);
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: 2 });
+    // every service sends the basic security headers, the ingest port included
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
 
     const agent = await eventually(
       'agent registered',

@@ -10,7 +10,7 @@ import { natsConnectionOptions, setRpcLogger, type NatsTlsOptions } from '@agent
 import type { Server as TlsServer } from 'node:tls';
 import { httpsServerOptions, reloadCertificatesOnChange, type HttpsServerTls } from './https.js';
 import { AllExceptionsFilter } from './exception.filter.js';
-import { requestIdMiddleware } from './request-id.middleware.js';
+import { requestIdMiddleware, securityHeadersMiddleware } from './request-id.middleware.js';
 
 export interface ServiceBootstrap {
   service: string;
@@ -55,6 +55,7 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
     ? await NestFactory.create(opts.module, adapter as never, { logger: nestLogger })
     : await NestFactory.create(opts.module, { logger: nestLogger, ...(httpsOptions ? { httpsOptions } : {}) });
   app.use(requestIdMiddleware);
+  app.use(securityHeadersMiddleware);
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost), opts.logger));
   app.enableShutdownHooks();
   const registry = metricsRegistryOf(app);

@@ -11,3 +11,14 @@ export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, n
   res.setHeader('X-Request-Id', id);
   runWithRequestId(id, next);
 }
+
+/**
+ * Headers every response of every service carries, whatever the adapter (Express or Fastify):
+ * no MIME sniffing, no framing, no referrer leaks. The gateway adds its own stricter set on top.
+ */
+export function securityHeadersMiddleware(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  next();
+}
