@@ -5,3 +5,4 @@ export * from './bootstrap.js';
 export * from './http-metrics.interceptor.js';
 export * from './https.js';
 export * from './rate-limit/index.js';
+export * from './run-service.js';

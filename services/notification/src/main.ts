@@ -1,33 +1,14 @@
 import 'reflect-metadata';
-import { natsTls, postgresConnection, serverTls } from '@agentmon/config';
-import { createLogger } from '@agentmon/observability';
-import { bootstrapService } from '@agentmon/http-kit';
-import { migrateOnly } from '@agentmon/persistence';
+import { runDatabaseService } from '@agentmon/http-kit';
 import { loadNotificationConfig } from './config.js';
 import { AppModule } from './app.module.js';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 
-const config = loadNotificationConfig();
-const logger = createLogger('notification', config.LOG_LEVEL);
-try {
-  if (config.MIGRATE_ONLY) {
-    const applied = await migrateOnly({ ...postgresConnection(config), entities: ENTITIES, migrations: MIGRATIONS, applicationName: 'agentmon-notification-migrate' });
-    logger.info({ applied }, 'migrations applied');
-    process.exit(0);
-  }
-  await bootstrapService({
-    service: 'notification',
-    module: AppModule.forRoot(config, logger),
-    logger,
-    port: config.PORT,
-    host: config.HTTP_HOST,
-    natsUrl: config.NATS_URL,
-    natsTls: natsTls(config),
-    https: serverTls(config),
-    rpc: true,
-  });
-} catch (err) {
-  logger.fatal({ err }, `notification failed to start: ${(err as Error).message}`);
-  process.exit(1);
-}
+await runDatabaseService({
+  service: 'notification',
+  config: loadNotificationConfig(),
+  module: (config, logger) => AppModule.forRoot(config, logger),
+  entities: ENTITIES,
+  migrations: MIGRATIONS,
+});
