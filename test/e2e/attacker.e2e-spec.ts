@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importPKCS8 } from 'jose';
 import { TEST_INFRA } from '../support/test-env.js';
 import { recordSecret } from '../support/secret-record.js';
-import { E2E, REPO_ROOT as ROOT, api, call, login } from './harness.js';
+import { E2E, REPO_ROOT as ROOT, api, call, eventually, login } from './harness.js';
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 /** How long a revocation may take to reach a replica (event delivery; no cache expires this fast). */
@@ -168,6 +168,8 @@ describe('refresh tokens and keys that were used up or revoked', () => {
     });
     expect(lines.status).toBe(403);
     expect(lines.body.details.map((d: { path: string }) => d.path)).toEqual(['lines[1].tags.agent_id']);
+    // the registry registers the agent from the telemetry stream, after the 202
+    await eventually('the agent registered', () => call('GET', api(`/agents/${agentId}`), { token: admin }), (r) => r.status === 200);
     expect((await call('PUT', api(`/agents/${agentId}/config`), { token: admin, body: { config: { sample_every: '5s' } } })).status).toBe(200);
     expect((await call('GET', `${E2E.ingest}/api/v2/agents/${agentId}/config`, { token: key })).status).toBe(200);
     expect((await call('GET', `${E2E.ingest}/api/v2/agents/someone-else-${RUN}/config`, { token: key })).status).toBe(403);

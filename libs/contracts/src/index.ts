@@ -4,6 +4,7 @@ export * from './auth.js';
 export * from './audit.js';
 export * from './registry.js';
 export * from './ingest.js';
+export * from './telemetry-lines.js';
 export * from './alerting.js';
 export * from './notification.js';
 export * from './health.js';

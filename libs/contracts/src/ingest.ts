@@ -17,25 +17,22 @@ export const StoredPointSchema = z.object({
 export type StoredPoint = z.infer<typeof StoredPointSchema>;
 
 /**
- * One accepted ingest request (or one chunk of it when the request is larger than a NATS message),
- * or several small accepted requests of one format that ingest stored together under load.
- * Published on the TELEMETRY stream; the InfluxDB writer, the registry and the alerting evaluator
- * each consume it with their own durable consumer.
+ * The agents of accepted telemetry, for registration and heartbeats (`evt.ingest.telemetry.agents.v1`).
+ * Published with every message of points (`evt.ingest.telemetry.lines.v1`, see TelemetryLines) and
+ * before the request is answered; small, so that the registry never reads the points themselves.
  */
-export const TelemetryBatchSchema = z.object({
+export const TelemetryAgentsSchema = z.object({
+  /** the id of the accepted batch (several small requests stored together share one) */
   batch_id: z.string(),
-  chunk: z.number().int().nonnegative(),
-  chunks: z.number().int().positive(),
   received_at: z.number().int(),
   source: z.enum(['json', 'line', 'otlp']),
   /**
-   * The agents of the batch, for registration and heartbeats: what the agent said about itself in a
-   * JSON batch; `{id}` of each agent_id in a line-protocol batch. Every chunk of a batch repeats it.
+   * Every agent with points in the batch: what the agent said about itself in a JSON batch, `{id}`
+   * for an agent_id of line protocol or OTLP.
    */
   agents: z.array(AgentInfoSchema),
-  points: z.array(StoredPointSchema),
 });
-export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
+export type TelemetryAgents = z.infer<typeof TelemetryAgentsSchema>;
 
 export const HistoricalQuerySchema = z.object({
   agent_id: AgentIdSchema,

@@ -1,8 +1,9 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { authRpc, RevocationEventSchema } from './auth.js';
 import { auditRpc, AuditEventSchema } from './audit.js';
 import { registryRpc, AgentStatusChangedSchema, AgentSchema } from './registry.js';
-import { ingestRpc, TelemetryBatchSchema } from './ingest.js';
+import { ingestRpc, TelemetryAgentsSchema } from './ingest.js';
+import { TelemetryLines } from './telemetry-lines.js';
 import { alertingRpc, AlertEventSchema } from './alerting.js';
 import { notificationRpc } from './notification.js';
 import { healthRpc } from './health.js';
@@ -44,14 +45,16 @@ export type StreamKey = keyof typeof STREAMS;
 
 /** Every durable event subject with its stream and payload schema. */
 export const EVENTS = {
-  'evt.ingest.telemetry.batch.v1': { stream: 'TELEMETRY', schema: TelemetryBatchSchema },
+  /** accepted points as line protocol in the stream's normal form; not JSON (see TelemetryLines) */
+  'evt.ingest.telemetry.lines.v1': { stream: 'TELEMETRY', schema: z.instanceof(TelemetryLines), codec: 'lines' },
+  'evt.ingest.telemetry.agents.v1': { stream: 'TELEMETRY', schema: TelemetryAgentsSchema },
   'evt.registry.agent.status-changed.v1': { stream: 'EVENTS', schema: AgentStatusChangedSchema },
   'evt.registry.agent.registered.v1': { stream: 'EVENTS', schema: AgentSchema },
   'evt.alerting.alert.fired.v1': { stream: 'EVENTS', schema: AlertEventSchema },
   'evt.alerting.alert.resolved.v1': { stream: 'EVENTS', schema: AlertEventSchema },
   'evt.audit.recorded.v1': { stream: 'AUDIT', schema: AuditEventSchema },
   'evt.auth.revoked.v1': { stream: 'AUTH', schema: RevocationEventSchema },
-} as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType }>;
+} as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType; codec?: 'lines' }>;
 export type EventMap = typeof EVENTS;
 export type EventSubject = keyof EventMap;
 export type EventPayload<S extends EventSubject> = z.output<EventMap[S]['schema']>;

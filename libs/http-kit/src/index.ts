@@ -6,3 +6,4 @@ export * from './http-metrics.interceptor.js';
 export * from './https.js';
 export * from './rate-limit/index.js';
 export * from './run-service.js';
+export * from './service-database.js';

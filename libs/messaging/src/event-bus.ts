@@ -18,6 +18,7 @@ import {
   EVENTS,
   HEADERS,
   STREAMS,
+  TelemetryLines,
   validationError,
   type EventPayload,
   type EventPayloadInput,
@@ -25,6 +26,7 @@ import {
   type StreamKey,
 } from '@agentmon/contracts';
 import { currentRequestId, runWithRequestId } from '@agentmon/observability';
+import { batchesOf, isolate } from './batches.js';
 import { decodeJson, encodeJson } from './codec.js';
 import { natsConnectionOptions, type NatsTlsOptions } from './nats-tls.js';
 
@@ -49,15 +51,34 @@ export const DEFAULT_STREAM_LIMITS: Record<StreamKey, StreamLimits> = {
   AUTH: { maxAgeMs: 3600_000, maxBytes: 64 * 1024 ** 2 },
 };
 
-export interface ConsumeOptions<S extends EventSubject> {
+/** A durable consumer: what consume and consumeBatches share. */
+interface DurableOptions<S extends EventSubject> {
   /** durable consumer name: one per consuming service, shared by its replicas */
   durable: string;
   subjects: S[];
-  handler: (payload: EventPayload<S>, meta: { subject: S; deliveryCount: number; msg: JsMsg }) => Promise<void>;
   maxAckPending?: number;
   ackWaitMs?: number;
   /** where a new consumer starts: everything still in the stream, or only new messages */
   deliverNew?: boolean;
+}
+
+export interface ConsumeOptions<S extends EventSubject> extends DurableOptions<S> {
+  handler: (payload: EventPayload<S>, meta: { subject: S; deliveryCount: number; msg: JsMsg }) => Promise<void>;
+}
+
+/** One message of a batch: its subject with the payload its contract checked. */
+export type BatchItem<S extends EventSubject> = { [K in S]: { subject: K; payload: EventPayload<K>; deliveryCount: number } }[S];
+
+export interface ConsumeBatchesOptions<S extends EventSubject> extends DurableOptions<S> {
+  /**
+   * Called with up to maxBatch valid messages, in stream order. When it resolves every message of
+   * the batch is acknowledged; when it throws every one is redelivered (with the backoff of consume).
+   */
+  handler: (items: BatchItem<S>[]) => Promise<void>;
+  /** messages per batch at most (default 256) */
+  maxBatch?: number;
+  /** how long a batch waits for more after its first message, in ms (default 100) */
+  maxWaitMs?: number;
 }
 
 export interface FollowOptions<S extends EventSubject> {
@@ -138,7 +159,7 @@ export class EventBus {
   async publish<S extends EventSubject>(subject: S, payload: EventPayloadInput<S>, opts: { msgId?: string } = {}): Promise<PubAck> {
     const parsed = EVENTS[subject].schema.safeParse(payload);
     if (!parsed.success) throw validationError(parsed.error, '', `event ${subject} breaks its contract`);
-    return this.publishRaw(subject, encodeJson(parsed.data), opts.msgId);
+    return this.publishRaw(subject, encodeEvent(subject, parsed.data), opts.msgId);
   }
 
   /** Publishes bytes already validated and encoded by the caller (the ingest hot path). */
@@ -149,8 +170,62 @@ export class EventBus {
     return this.js.publish(subject, data, { headers: hdrs, ...(msgId ? { msgID: msgId } : {}) });
   }
 
-  /** Ensures a durable consumer and processes its messages until close(). */
+  /** Ensures a durable consumer and processes its messages one at a time until close(). */
   async consume<S extends EventSubject>(opts: ConsumeOptions<S>): Promise<void> {
+    await this.runDurable(opts, Math.min(opts.maxAckPending ?? 1000, 256), async (messages) => {
+      for await (const msg of messages) {
+        if (this.stopped) break;
+        await this.handle(msg, opts);
+      }
+    });
+  }
+
+  /**
+   * Ensures a durable consumer (as consume does) and hands its messages to the handler in batches
+   * until close(): a batch holds up to maxBatch valid messages, collected until it is full or
+   * maxWaitMs after its first message arrived (batchesOf). Batches are handled one after the other.
+   * A message that breaks its contract is terminated on its own as it arrives; the others of its
+   * batch are not affected. Every message of a batch is acknowledged after the handler resolves (the
+   * acks of one batch leave in one socket write: the client sends what is queued in one tick
+   * together), or negatively acknowledged, each with consume's backoff, when it throws.
+   *
+   * A message delivered again (its batch failed, or its ack wait ran out) is handed over in a batch
+   * of its own: a message the handler can never take then keeps failing by itself, as with consume,
+   * instead of taking every batch it lands in down with it. (After an outage this costs one handler
+   * call per message redelivered, at most maxAckPending of them.)
+   *
+   * The handler runs with the request id its messages carry when they all carry the same one, else
+   * with a new one; a failure logs the request ids of the whole batch.
+   */
+  async consumeBatches<S extends EventSubject>(opts: ConsumeBatchesOptions<S>): Promise<void> {
+    const maxBatch = opts.maxBatch ?? 256;
+    const maxWaitMs = opts.maxWaitMs ?? 100;
+    const maxAckPending = opts.maxAckPending ?? Math.max(1000, maxBatch);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    if (!(maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be at least 0, got ${maxWaitMs}`);
+    // the server delivers no more than maxAckPending unacknowledged messages: a smaller value would
+    // keep every batch from filling, and each would wait maxWaitMs
+    if (maxAckPending < maxBatch) throw new RangeError(`maxAckPending (${maxAckPending}) must be at least maxBatch (${maxBatch})`);
+    await this.runDurable({ ...opts, maxAckPending }, Math.min(maxAckPending, Math.max(256, maxBatch)), async (messages) => {
+      for await (const collected of batchesOf(this.admitted(messages, opts.subjects), maxBatch, maxWaitMs)) {
+        for (const batch of isolate(collected, redelivered)) {
+          if (this.stopped) return;
+          await this.handleBatch(batch, opts);
+        }
+      }
+    });
+  }
+
+  /**
+   * Creates the durable consumer or brings its settings up to date, then runs `drain` on its
+   * messages (pulled `pull` at a time) until close(), starting again after an interruption or when
+   * the consumer had to be restored.
+   */
+  private async runDurable<S extends EventSubject>(
+    opts: DurableOptions<S>,
+    pull: number,
+    drain: (messages: ConsumerMessages) => Promise<void>,
+  ): Promise<void> {
     const streamKey = EVENTS[opts.subjects[0]!].stream as StreamKey;
     const stream = STREAMS[streamKey].name;
     const config = {
@@ -178,12 +253,9 @@ export class EventBus {
     const loop = (async () => {
       while (!this.stopped) {
         try {
-          const messages = await consumer.consume({ max_messages: Math.min(opts.maxAckPending ?? 1000, 256) });
+          const messages = await consumer.consume({ max_messages: pull });
           void this.restoreWhenMissing(messages, streamKey, opts.durable, ensureConsumer);
-          for await (const msg of messages) {
-            if (this.stopped) break;
-            await this.handle(msg, opts);
-          }
+          await drain(messages);
         } catch (err) {
           if (this.stopped) break;
           this.logger.warn({ err, durable: opts.durable }, 'consumer loop interrupted; resuming');
@@ -224,46 +296,86 @@ export class EventBus {
   }
 
   private async handle<S extends EventSubject>(msg: JsMsg, opts: ConsumeOptions<S>): Promise<void> {
-    const subject = msg.subject as S;
-    if (!opts.subjects.includes(subject)) {
-      msg.ack();
-      return;
-    }
-    const requestId = msg.headers?.get(HEADERS.requestId) || undefined;
-    await runWithRequestId(requestId, async () => {
-      let payload: EventPayload<S>;
+    const admitted = this.admit(msg, opts.subjects);
+    if (!admitted) return;
+    await runWithRequestId(requestIdOf(msg), async () => {
       try {
-        const parsed = EVENTS[subject].schema.safeParse(decodeJson(msg.data));
-        if (!parsed.success) throw validationError(parsed.error);
-        payload = parsed.data as EventPayload<S>;
-      } catch (err) {
-        // A message that can never be valid is terminated, not redelivered forever.
-        this.logger.error({ err, subject, seq: msg.seq }, 'event breaks its contract; terminated');
-        msg.term();
-        return;
-      }
-      try {
-        await opts.handler(payload, { subject, deliveryCount: msg.info.deliveryCount, msg });
+        await opts.handler(admitted.payload, { subject: admitted.subject, deliveryCount: msg.info.deliveryCount, msg });
         msg.ack();
       } catch (err) {
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(msg.info.deliveryCount, 6));
-        this.logger.warn({ err, subject, seq: msg.seq, delivery: msg.info.deliveryCount, retry_in_ms: delay }, 'event handler failed; will retry');
+        const delay = retryDelayMs(msg.info.deliveryCount);
+        this.logger.warn({ err, subject: admitted.subject, seq: msg.seq, delivery: msg.info.deliveryCount, retry_in_ms: delay }, 'event handler failed; will retry');
         msg.nak(delay);
       }
     });
   }
 
+  private async handleBatch<S extends EventSubject>(batch: Admitted<S>[], opts: ConsumeBatchesOptions<S>): Promise<void> {
+    const requestIds = new Set(batch.map((a) => requestIdOf(a.msg)));
+    const [only] = requestIds;
+    await runWithRequestId(requestIds.size === 1 ? only : undefined, async () => {
+      try {
+        await opts.handler(batch.map((a) => ({ subject: a.subject, payload: a.payload, deliveryCount: a.msg.info.deliveryCount }) as BatchItem<S>));
+      } catch (err) {
+        this.logger.warn(
+          {
+            err,
+            durable: opts.durable,
+            messages: batch.length,
+            seqs: batch.map((a) => a.msg.seq),
+            request_ids: [...requestIds].filter((id) => id !== undefined),
+          },
+          'event batch handler failed; every message of the batch will be retried',
+        );
+        for (const a of batch) a.msg.nak(retryDelayMs(a.msg.info.deliveryCount));
+        return;
+      }
+      for (const a of batch) a.msg.ack();
+    });
+  }
+
+  /** The messages of a durable consumer that are for its handler (admit), in order. */
+  private async *admitted<S extends EventSubject>(messages: AsyncIterable<JsMsg>, subjects: readonly S[]): AsyncGenerator<Admitted<S>> {
+    for await (const msg of messages) {
+      const admitted = this.admit(msg, subjects);
+      if (admitted) yield admitted;
+    }
+  }
+
+  /**
+   * A message with its subject and the payload its contract checked; undefined for a message the
+   * handler never sees: one of another subject under the consumer's filter (acknowledged), or one
+   * that breaks its contract (terminated: it can never be valid, so it is not redelivered forever).
+   */
+  private admit<S extends EventSubject>(msg: JsMsg, subjects: readonly S[]): Admitted<S> | undefined {
+    const subject = msg.subject as S;
+    if (!subjects.includes(subject)) {
+      msg.ack();
+      return undefined;
+    }
+    try {
+      const parsed = EVENTS[subject].schema.safeParse(decodeEvent(subject, msg.data));
+      if (!parsed.success) throw validationError(parsed.error);
+      return { msg, subject, payload: parsed.data as EventPayload<S> };
+    } catch (err) {
+      runWithRequestId(requestIdOf(msg), () => this.logger.error({ err, subject, seq: msg.seq }, 'event breaks its contract; terminated'));
+      msg.term();
+      return undefined;
+    }
+  }
+
   /**
    * A non-durable subscription to event subjects, for live fan-out where only new events matter
-   * (every gateway replica gets every event).
+   * (every gateway replica gets every event). Returns what ends it.
    */
-  subscribeLive<S extends EventSubject>(subjects: S[], handler: (payload: EventPayload<S>, subject: S) => void): void {
+  subscribeLive<S extends EventSubject>(subjects: S[], handler: (payload: EventPayload<S>, subject: S) => void): () => void {
+    const mine: Subscription[] = [];
     for (const subject of subjects) {
       const sub = this.nc.subscribe(subject, {
         callback: (err, msg) => {
           if (err) return;
           try {
-            const parsed = EVENTS[subject].schema.safeParse(decodeJson(msg.data));
+            const parsed = EVENTS[subject].schema.safeParse(decodeEvent(subject, msg.data));
             if (parsed.success) handler(parsed.data as EventPayload<S>, subject);
           } catch (e) {
             this.logger.warn({ err: e, subject }, 'live event dropped');
@@ -271,7 +383,16 @@ export class EventBus {
         },
       });
       this.subs.push(sub);
+      mine.push(sub);
     }
+    /** ends these subscriptions (a live view nobody watches costs nothing) */
+    return () => {
+      for (const sub of mine) {
+        sub.unsubscribe();
+        const at = this.subs.indexOf(sub);
+        if (at >= 0) this.subs.splice(at, 1);
+      }
+    };
   }
 
   /**
@@ -310,7 +431,7 @@ export class EventBus {
       for await (const msg of messages) {
         const subject = msg.subject as S;
         if (!opts.subjects.includes(subject)) continue;
-        const parsed = EVENTS[subject].schema.safeParse(decodeJsonSafe(msg.data));
+        const parsed = EVENTS[subject].schema.safeParse(decodeEventSafe(subject, msg.data));
         if (!parsed.success) {
           this.logger.error({ subject, seq: msg.seq }, 'event breaks its contract; ignored');
           continue;
@@ -325,6 +446,38 @@ export class EventBus {
       if (!this.stopped) this.logger.error({ err, stream }, 'following events stopped');
     });
     this.loops.push(loop);
+  }
+
+  /**
+   * Deletes durable consumers a service no longer uses (a durable's filter subject cannot always be
+   * changed in place on NATS 2.9, so a consumer that now reads another subject gets a new name, and
+   * the old one would keep every message pending for nobody). `onlyWhenDrained`: a consumer with
+   * messages still pending or unacknowledged is kept (an older replica may still be working through
+   * them during a rolling upgrade) and reported. Returns the durables kept.
+   */
+  async retireConsumers(key: StreamKey, durables: readonly string[], opts: { onlyWhenDrained?: boolean } = {}): Promise<string[]> {
+    const stream = STREAMS[key].name;
+    const kept: string[] = [];
+    for (const durable of durables) {
+      try {
+        if (opts.onlyWhenDrained) {
+          const info = await this.jsm.consumers.info(stream, durable);
+          const backlog = info.num_pending + info.num_ack_pending;
+          if (backlog > 0) {
+            this.logger.warn({ durable, backlog }, 'a retired consumer still has messages to process; it stays until an older replica has processed them');
+            kept.push(durable);
+            continue;
+          }
+        }
+        await this.jsm.consumers.delete(stream, durable);
+        this.logger.info({ durable }, 'deleted a retired durable consumer');
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        this.logger.warn({ err, durable }, 'could not delete a retired durable consumer; will try at the next start');
+        kept.push(durable);
+      }
+    }
+    return kept;
   }
 
   async ping(): Promise<void> {
@@ -352,9 +505,20 @@ export function filterFor(subjects: readonly string[]): string {
   return `${common.join('.')}.>`;
 }
 
-function decodeJsonSafe(data: Uint8Array): unknown {
+/** The payload of an event as its schema checks it: JSON, or line protocol wrapped unread (TelemetryLines). */
+export function decodeEvent(subject: EventSubject, data: Uint8Array): unknown {
+  const def = EVENTS[subject] as { codec?: 'lines' };
+  return def.codec === 'lines' ? new TelemetryLines(data) : decodeJson(data);
+}
+
+function encodeEvent(subject: EventSubject, payload: unknown): Uint8Array {
+  const def = EVENTS[subject] as { codec?: 'lines' };
+  return def.codec === 'lines' ? (payload as TelemetryLines).data : encodeJson(payload);
+}
+
+function decodeEventSafe(subject: EventSubject, data: Uint8Array): unknown {
   try {
-    return decodeJson(data);
+    return decodeEvent(subject, data);
   } catch {
     return undefined;
   }
@@ -364,6 +528,26 @@ function isNotFound(err: unknown): boolean {
   const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
   return e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || e?.code === '404' || e?.code === 404 || /not found/i.test(e?.message ?? '');
 }
+/** A message of a durable consumer that its handler will see. */
+interface Admitted<S extends EventSubject> {
+  msg: JsMsg;
+  subject: S;
+  payload: EventPayload<S>;
+}
+
+function redelivered(a: Admitted<EventSubject>): boolean {
+  return a.msg.redelivered;
+}
+
+function requestIdOf(msg: JsMsg): string | undefined {
+  return msg.headers?.get(HEADERS.requestId) || undefined;
+}
+
+/** How long a message whose handler failed waits before its next delivery: 1 s, 2 s, 4 s ... 30 s. */
+function retryDelayMs(deliveryCount: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.min(deliveryCount, 6));
+}
+
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }

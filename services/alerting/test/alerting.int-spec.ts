@@ -11,6 +11,7 @@ import { EventBus, RpcClient } from '@agentmon/messaging';
 import {
   AppError,
   STREAMS,
+  TelemetryLines,
   type Agent,
   type Alert,
   type AlertEvent,
@@ -133,7 +134,8 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
     await redis?.quit();
   });
 
-  async function publishPoints(points: { agent_id: string; fields: StoredPoint['fields']; time?: number; measurement?: string }[], tags: Record<string, string> = {}) {
+  /** What ingest publishes for an accepted batch: its agents, and its points as lines (what the evaluator reads). */
+  async function publishPoints(points: { agent_id: string; fields: StoredPoint['fields']; time?: number; measurement?: string }[]) {
     const batchId = randomUUID();
     const now = Date.now();
     const full: StoredPoint[] = points.map((p) => ({
@@ -143,12 +145,9 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
       fields: p.fields,
       time: p.time ?? now,
     }));
-    const agents = [...new Set(full.map((p) => p.agent_id))].map((id) => ({ id, tags }));
-    await bus.publish(
-      'evt.ingest.telemetry.batch.v1',
-      { batch_id: batchId, chunk: 0, chunks: 1, received_at: now, source: 'json', agents, points: full },
-      { msgId: batchId },
-    );
+    const agents = [...new Set(full.map((p) => p.agent_id))].map((id) => ({ id }));
+    await bus.publish('evt.ingest.telemetry.agents.v1', { batch_id: batchId, received_at: now, source: 'json', agents }, { msgId: `${batchId}:agents` });
+    await bus.publish('evt.ingest.telemetry.lines.v1', TelemetryLines.fromPoints(full), { msgId: `${batchId}:lines` });
   }
   const cpu = (agent: string, value: number, time?: number) => publishPoints([{ agent_id: agent, fields: { cpu_usage: value }, ...(time ? { time } : {}) }]);
 
@@ -266,6 +265,62 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
       expect(audit[1]!.before).toMatchObject({ severity: 'critical' });
       expect(audit[1]!.after).toMatchObject({ severity: 'warning' });
       expect(audit[2]!.before).toMatchObject({ id: created.id });
+    });
+  });
+
+  describe('what a batch costs', () => {
+    /** A counter of /metrics (summed over its labels when `label` is not given). */
+    async function counter(name: string, label?: string): Promise<number> {
+      const text = await (await fetch(`http://127.0.0.1:${INTEGRATION_PORTS.alerting}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+        if (label && !line.includes(label)) continue;
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return sum;
+    }
+    /** Publishes a batch and waits until the evaluator has handled it; answers how many points it decoded. */
+    async function decodedFor(points: Parameters<typeof publishPoints>[0]): Promise<number> {
+      const [batches, decoded] = [await counter('agentmon_alerting_batches_total', 'outcome="ok"'), await counter('agentmon_alerting_points_decoded_total')];
+      await publishPoints(points);
+      await eventually('batch evaluated', () => counter('agentmon_alerting_batches_total', 'outcome="ok"'), (n) => n === batches + 1);
+      return (await counter('agentmon_alerting_points_decoded_total')) - decoded;
+    }
+    const seenHash = (agent: string) => redis.hgetall(`${REDIS_PREFIX}seen:${agent}`);
+
+    it('decodes nothing and records nothing while no rule is enabled', async () => {
+      expect((await rpc.request('rpc.alerting.rule.list.v1', { limit: 1000 })).items.filter((r) => r.enabled)).toEqual([]);
+      const agent = agentId('unwatched');
+      expect(await decodedFor([{ agent_id: agent, fields: { cpu_usage: 99 } }, { agent_id: agent, measurement: 'disk_metrics', fields: { used: 1 } }])).toBe(0);
+      expect(await seenHash(agent)).toEqual({});
+    });
+
+    it('decodes only the measurements enabled rules read; records only the last-seen times absence conditions read', async () => {
+      const agent = agentId('partial');
+      const threshold = await rpc.request('rpc.alerting.rule.create.v1', { principal: operator, rule: cpuRule(`decode ${run}`, { scope: { agent_ids: [agent] } }) });
+      const t = Date.now();
+      const batch: Parameters<typeof publishPoints>[0] = [
+        { agent_id: agent, fields: { cpu_usage: 10 }, time: t - 1 },
+        { agent_id: agent, fields: { cpu_usage: 20 }, time: t },
+        { agent_id: agent, measurement: 'disk_metrics', fields: { used: 1 }, time: t },
+        { agent_id: agent, measurement: 'net_metrics', fields: { rx: 1 }, time: t },
+        { agent_id: agentId('other'), measurement: 'net_metrics', fields: { rx: 2 }, time: t },
+      ];
+      // the threshold rule reads agent_metrics only; no absence condition: no last-seen time is kept
+      expect(await decodedFor(batch)).toBe(2);
+      expect(await seenHash(agent)).toEqual({});
+
+      // an absence condition on disk_metrics adds its lines, and its last-seen time alone
+      const absence = await rpc.request('rpc.alerting.rule.create.v1', {
+        principal: operator,
+        rule: { name: `disk silent ${run}`, severity: 'info', scope: { agent_ids: [agent] }, condition: { type: 'absence', measurement: 'disk_metrics', for: '1h' } },
+      });
+      expect(await decodedFor(batch)).toBe(3);
+      expect(await seenHash(agent)).toEqual({ disk_metrics: String(t) });
+
+      for (const rule of [threshold, absence]) await rpc.request('rpc.alerting.rule.delete.v1', { principal: operator, id: rule.id });
+      expect(await decodedFor(batch)).toBe(0);
     });
   });
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { HealthController, HealthModule, createMetricsRegistry } from '@agentmon/observability';
 import { EventBus, MessagingModule, natsCheck } from '@agentmon/messaging';
+import { ServiceConfigHolder } from '@agentmon/http-kit';
 import { Access } from './access/access.decorator.js';
 import { AccessModule } from './access/access.module.js';
 import { AgentsModule } from './agents/agents.module.js';
@@ -37,7 +38,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigHolder.forRoot(config, logger),
+        ServiceConfigHolder.forRoot(GATEWAY_CONFIG, config, LOGGER, logger),
         // the gateway publishes no events and answers no rpc subjects: it only asks and listens
         MessagingModule.forRoot({ service: 'gateway', natsUrl: config.NATS_URL, natsTls: natsTls(config), logger, rpcTimeoutMs: config.RPC_TIMEOUT_MS }),
         RedisModule,
@@ -62,22 +63,6 @@ export class AppModule {
         RealtimeModule,
       ],
       providers: [JsonNotFound],
-    };
-  }
-}
-
-/** Makes the validated config and the logger injectable everywhere in the service. */
-@Module({})
-class ConfigHolder {
-  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
-    return {
-      module: ConfigHolder,
-      global: true,
-      providers: [
-        { provide: GATEWAY_CONFIG, useValue: config },
-        { provide: LOGGER, useValue: logger },
-      ],
-      exports: [GATEWAY_CONFIG, LOGGER],
     };
   }
 }

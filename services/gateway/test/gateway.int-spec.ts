@@ -8,8 +8,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { bootstrapService } from '@agentmon/http-kit';
 import { createLogger } from '@agentmon/observability';
-import { encodeJson } from '@agentmon/messaging';
-import { EVENTS, type EventPayloadInput, type EventSubject } from '@agentmon/contracts';
+import { EventBus, encodeJson } from '@agentmon/messaging';
+import { EVENTS, TelemetryLines, type EventPayloadInput, type EventSubject, type StoredPoint } from '@agentmon/contracts';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { AppModule } from '../src/app.module.js';
 import { GatewayConfigSchema } from '../src/config.js';
@@ -396,9 +396,15 @@ describe('gateway (real NATS and Redis; auth and registry doubles on NATS)', () 
           resolve(payload);
         });
       });
-    const publish = <S extends EventSubject>(subject: S, payload: EventPayloadInput<S>) => {
+    const publish = <S extends Exclude<EventSubject, 'evt.ingest.telemetry.lines.v1'>>(subject: S, payload: EventPayloadInput<S>) => {
       // a plain NATS publish on the event subject: live subscribers get it whether or not a stream captures it
       nc.publish(subject, encodeJson(EVENTS[subject].schema.parse(payload)));
+    };
+    /** Telemetry as ingest publishes it: the points as lines. */
+    const publishLines = (points: StoredPoint[]) => {
+      const lines = TelemetryLines.fromPoints(points);
+      nc.publish('evt.ingest.telemetry.lines.v1', lines.data);
+      return lines.data.length;
     };
 
     it('refuses a connection without a token', async () => {
@@ -430,22 +436,15 @@ describe('gateway (real NATS and Redis; auth and registry doubles on NATS)', () 
       s.on('new_metrics_data', (m: { agent_id: string }) => received.push(m));
       const first = next<{ agent_id: string; measurement: string; fields: Record<string, unknown>; time: string }>(s, 'new_metrics_data');
       const t = Date.parse('2026-11-27T12:00:00.000Z');
-      publish('evt.ingest.telemetry.batch.v1', {
-        batch_id: crypto.randomUUID(),
-        chunk: 0,
-        chunks: 1,
-        received_at: Date.now(),
-        source: 'json',
-        agents: [],
-        points: [
-          { agent_id: 'agent-8', measurement: 'agent_metrics', tags: {}, fields: { cpu_usage: 1 }, time: t },
-          { agent_id: 'agent-7', measurement: 'agent_metrics', tags: { core: 'all' }, fields: { cpu_usage: 45.2, memory_usage: 67.3 }, time: t },
-        ],
-      });
-      expect(await first).toMatchObject({
+      publishLines([
+        { agent_id: 'agent-8', measurement: 'agent_metrics', tags: {}, fields: { cpu_usage: 1 }, time: t },
+        { agent_id: 'agent-7', measurement: 'agent_metrics', tags: { core: 'all' }, fields: { cpu_usage: 45.2, memory_usage: 67.3, state: 'busy' }, time: t },
+      ]);
+      expect(await first).toEqual({
         agent_id: 'agent-7',
         measurement: 'agent_metrics',
-        fields: { cpu_usage: 45.2, memory_usage: 67.3 },
+        fields: { cpu_usage: 45.2, memory_usage: 67.3, state: 'busy' },
+        tags: { core: 'all' },
         time: '2026-11-27T12:00:00.000Z',
       });
       await new Promise((r) => setTimeout(r, 200));
@@ -487,6 +486,49 @@ describe('gateway (real NATS and Redis; auth and registry doubles on NATS)', () 
 
       expect(await s.emitWithAck('unsubscribe', { agent_ids: ['agent-7'] })).toEqual({ ok: true, agent_ids: [] });
       s.disconnect();
+    });
+
+    it('follows telemetry on NATS only while some socket follows an agent', async () => {
+      const gatewayBus = gateway.get(EventBus);
+      const t = Date.parse('2026-11-27T12:00:00.000Z');
+      const points: StoredPoint[] = Array.from({ length: 5_000 }, (_, i) => ({ agent_id: 'agent-big', measurement: 'agent_metrics', tags: {}, fields: { cpu_usage: i }, time: t + i }));
+      /** Publishes one large batch of lines; answers whether the gateway's NATS connection received it. */
+      const delivered = async () => {
+        await gatewayBus.ping(); // the gateway's own (un)subscriptions have reached NATS
+        const before = gatewayBus.nc.stats().inBytes;
+        const size = publishLines(points);
+        await nc.flush(); // NATS has routed it
+        await gatewayBus.ping(); // and the gateway has read everything routed before its answer
+        return gatewayBus.nc.stats().inBytes - before >= size;
+      };
+
+      expect(await delivered()).toBe(false); // nobody follows an agent
+
+      const a = open({ token: viewer });
+      const b = open({ token: viewer });
+      expect(await outcome(a)).toEqual({ connected: true });
+      expect(await outcome(b)).toEqual({ connected: true });
+      expect(await a.emitWithAck('subscribe', { agent_ids: ['agent-big'] })).toEqual({ ok: true, agent_ids: ['agent-big'] });
+      const firstPoint = next<{ agent_id: string; fields: Record<string, unknown> }>(a, 'new_metrics_data');
+      expect(await delivered()).toBe(true);
+      expect(await firstPoint).toMatchObject({ agent_id: 'agent-big', fields: { cpu_usage: 0 } });
+
+      // one socket still follows an agent: the subscription stays
+      expect(await b.emitWithAck('subscribe', { agent_ids: ['agent-other'] })).toEqual({ ok: true, agent_ids: ['agent-other'] });
+      expect(await a.emitWithAck('unsubscribe', { agent_ids: ['agent-big'] })).toEqual({ ok: true, agent_ids: [] });
+      expect(await delivered()).toBe(true);
+
+      // the last one leaves by disconnecting
+      b.disconnect();
+      for (let tries = 0; await delivered(); tries++) {
+        if (tries === 50) throw new Error('the gateway still receives telemetry after its last socket left');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+
+      // and following again subscribes again
+      expect(await a.emitWithAck('subscribe', { agent_ids: ['agent-big'] })).toEqual({ ok: true, agent_ids: ['agent-big'] });
+      expect(await delivered()).toBe(true);
+      a.disconnect();
     });
 
     it('accepts an API key with read', async () => {

@@ -115,6 +115,40 @@ describe('GCRA script in Redis (RateLimiter)', () => {
     expect((await limiter.consume([{ budget, key: 'f' }])).outcomes[0]!.remaining).toBe(1);
   });
 
+  it('leases: a busy key costs Redis a few calls instead of one per request, and two leasing replicas never exceed the budget', async () => {
+    const evalCalls = async () => {
+      const info = await redis.info('commandstats');
+      return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const budget = rateLimitBudget('leased', 600, 600);
+    const other = new Redis(TEST_INFRA.redisUrl);
+    const a = new RateLimiter({ redis, keyPrefix: prefix, timeoutMs: 2000, lease: { horizonMs: 250 } });
+    const b = new RateLimiter({ redis: other, keyPrefix: prefix, timeoutMs: 2000, lease: { horizonMs: 250 } });
+    try {
+      await ready(other);
+      // 300 requests one after another through one replica: the lease grows with the traffic
+      const before = await evalCalls();
+      let served = 0;
+      for (let i = 0; i < 300; i++) if ((await a.consume([{ budget, key: 'busy' }])).allowed) served++;
+      const calls = (await evalCalls()) - before;
+      expect(served).toBe(300);
+      expect(calls).toBeLessThan(150);
+      // what Redis holds for the key: everything served plus what replica a still holds, never less
+      const probe = new RateLimiter({ redis, keyPrefix: prefix, timeoutMs: 2000 });
+      const left = (await probe.consume([{ budget, key: 'busy' }])).outcomes[0]!.remaining;
+      expect(600 - 1 - left).toBeGreaterThanOrEqual(300);
+      expect(600 - 1 - left).toBeLessThanOrEqual(300 + 60);
+      // both replicas drain the rest of the budget: never more than it allows in total
+      let more = 0;
+      for (let i = 0; i < 800; i++) if ((await (i % 2 ? b : a).consume([{ budget, key: 'busy' }])).allowed) more++;
+      expect(300 + 1 + more).toBeLessThanOrEqual(600);
+      // at most the two replicas' leases (a tenth of the budget each) go unspent
+      expect(300 + 1 + more).toBeGreaterThanOrEqual(600 - 2 * 60);
+    } finally {
+      await other.quit();
+    }
+  });
+
   it('fails open for the API when Redis does not answer, and counts it', async () => {
     const down = new Redis('redis://127.0.0.1:1/0', { lazyConnect: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     down.on('error', () => undefined);

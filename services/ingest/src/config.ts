@@ -15,9 +15,10 @@
  * | INFLUX_PASSWORD     | (none)                     | InfluxDB password (or 2.x token) |
  * | RAW_RETENTION       | 90d                        | how long raw points are kept (retention policy `raw`); older timestamps are refused |
  * | AGG_RETENTION       | 365d                       | how long the 1m and 1h aggregates are kept (`agg_1m`, `agg_1h`) |
- * | WRITE_BATCH_SIZE    | 5000                       | lines per InfluxDB write |
+ * | WRITE_BATCH_SIZE    | 5000                       | lines per InfluxDB write: whole stream messages are written once they hold this many (so up to one message more) |
  * | WRITE_FLUSH_MS      | 500                        | longest a line waits before it is written |
  * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
+ * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
  * | MAX_POINTS          | 50000                      | most points (or lines) in one request (400 beyond) |
  * | API_KEY_CACHE_MS    | 10000                      | how long a verified API key (or a refusal) is remembered |
@@ -33,6 +34,7 @@
  * | INGEST_MAX_PER_KEY  | 6000                       | requests per API key per window on every ingest route (then 429 with Retry-After, before the body is read); 0 = no per-key limit |
  * | INGEST_MAX_PER_IP   | 12000                      | requests per client address (IPv6: per /64) per window, with or without a valid key; 0 = none |
  * | RATE_LIMIT_REDIS_TIMEOUT_MS | 250                | longest wait for Redis on a rate-limit check; beyond it (or Redis down) requests pass unchecked (logged, counted in /metrics) |
+ * | RATE_LIMIT_LEASE_MS | 250                        | a busy key or address takes this many ms of its recent traffic from its budget at once and spends it in this replica, so it costs Redis a few calls a second, not one per request (never more than the budget; unspent units are dropped after 1 s); 0 = one Redis call per request |
  * | SHUTDOWN_TIMEOUT_MS | 10000                      | grace period on SIGTERM |
  * | MIGRATE_ONLY        | false                      | apply the InfluxDB migrations, then exit (Helm hook Job) |
  * | TLS_CERT_FILE, TLS_KEY_FILE | (none)             | PEM certificate and key: the port serves HTTPS only (renewed files are picked up) |
@@ -75,6 +77,7 @@ export const IngestConfigSchema = z.object({
   WRITE_BATCH_SIZE: positiveInt(5000, 100_000),
   WRITE_FLUSH_MS: env.durationMs(500),
   WRITE_CONCURRENCY: positiveInt(4, 64),
+  PUBLISH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),
   MAX_POINTS: positiveInt(50_000),
   API_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(10_000),
@@ -90,6 +93,7 @@ export const IngestConfigSchema = z.object({
   INGEST_MAX_PER_KEY: z.coerce.number().int().min(0).default(6000),
   INGEST_MAX_PER_IP: z.coerce.number().int().min(0).default(12_000),
   RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt(250, 10_000),
+  RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');

@@ -18,12 +18,12 @@ import { AppError, STREAMS, type Principal, type RpcParsedRequest } from '@agent
 import { RpcHandler } from '@agentmon/messaging';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { resetStreams } from '../../../test/support/nats.js';
+import { WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
 import { DedicatedInflux, IngestProcess, ensureIngestBuilt } from './support/processes.js';
 
 const DB = 'agentmon_durability';
 const KEY = 'amk_durabilityTestKeyForTheIngestService_01';
 const RUN = Date.now().toString(36);
-const WRITER_DURABLE = 'ingest-influx-writer';
 
 @Controller()
 class AuthDouble {

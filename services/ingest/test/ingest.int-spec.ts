@@ -12,15 +12,16 @@ import { Controller, Module, type INestApplication, type INestMicroservice } fro
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { AppError, STREAMS, TelemetryBatchSchema, type Agent, type Principal, type RpcParsedRequest, type TelemetryBatch } from '@agentmon/contracts';
+import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, type Agent, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
+import { FORMER_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
 
 const DB = 'agentmon_int';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -146,14 +147,38 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
 const auth = { 'x-api-key': KEY_WRITE };
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function streamMessages(jsm: JetStreamManager): Promise<TelemetryBatch[]> {
+/** One accepted batch as the TELEMETRY stream holds it: its lines messages and its agents message(s). */
+interface StoredBatch {
+  agents: TelemetryAgents[];
+  /** the lines messages in the order of their ids (`<batch>:l0`, `:l1`, …) */
+  lines: { msgId: string; data: Uint8Array }[];
+  points: StoredPoint[];
+}
+/** Every batch in the stream, by batch id (the de-duplication ids name it: `<batch>:l<n>`, `<batch>:a`). */
+async function streamBatches(jsm: JetStreamManager): Promise<Map<string, StoredBatch>> {
   const info = await jsm.streams.info(STREAMS.TELEMETRY.name);
-  const out: TelemetryBatch[] = [];
+  const out = new Map<string, StoredBatch>();
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await jsm.streams.getMessage(STREAMS.TELEMETRY.name, { seq }).catch(() => null);
-    if (m) out.push(TelemetryBatchSchema.parse(m.json()));
+    if (!m) continue;
+    const msgId = m.header.get('Nats-Msg-Id');
+    const batchId = msgId.slice(0, msgId.lastIndexOf(':'));
+    let batch = out.get(batchId);
+    if (!batch) out.set(batchId, (batch = { agents: [], lines: [], points: [] }));
+    if (m.subject === 'evt.ingest.telemetry.agents.v1') batch.agents.push(TelemetryAgentsSchema.parse(m.json()));
+    else if (m.subject === 'evt.ingest.telemetry.lines.v1') batch.lines.push({ msgId, data: m.data });
+    else throw new Error(`unexpected subject ${m.subject}`);
+  }
+  for (const b of out.values()) {
+    b.lines.sort((x, y) => Number(x.msgId.slice(x.msgId.lastIndexOf(':l') + 2)) - Number(y.msgId.slice(y.msgId.lastIndexOf(':l') + 2)));
+    b.points = b.lines.flatMap((l) => new TelemetryLines(l.data).points());
   }
   return out;
+}
+/** The batch whose agents message names the agent. */
+async function batchOf(jsm: JetStreamManager, agentId: string): Promise<StoredBatch & { id: string }> {
+  for (const [id, b] of await streamBatches(jsm)) if (b.agents.some((a) => a.agents.some((x) => x.id === agentId))) return { id, ...b };
+  throw new Error(`no batch of ${agentId} in the stream`);
 }
 
 // ---------------------------------------------------------------- set-up
@@ -167,6 +192,14 @@ let influxSwitch: Server;
 beforeAll(async () => {
   await influxql(`DROP DATABASE "${DB}"`);
   await resetStreams(TEST_INFRA.natsUrl);
+  // the writer's consumer from before the stream carried line protocol, as an upgraded installation has it
+  {
+    const setup = await connect({ servers: TEST_INFRA.natsUrl });
+    const setupJsm = await jetstreamManager(setup);
+    await setupJsm.streams.add({ name: STREAMS.TELEMETRY.name, subjects: [...STREAMS.TELEMETRY.subjects] });
+    await setupJsm.consumers.add(STREAMS.TELEMETRY.name, { durable_name: FORMER_WRITER_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'evt.ingest.telemetry.batch.v1' });
+    await setup.close();
+  }
   const redis = new Redis(TEST_INFRA.redisUrl);
   const keys = await redis.keys('agentmon:ingest:rate:*');
   if (keys.length) await redis.del(...keys);
@@ -220,11 +253,15 @@ describe('ingest service', () => {
     );
     const cqs = await influxql('SHOW CONTINUOUS QUERIES');
     const ours = cqs.results[0]!.series!.find((s) => (s as unknown as { name: string }).name === DB)!;
-    // 0003 replaced the continuous queries of 0002 by ones that also keep sum(*)
-    expect(ours.values.map((v) => v[0]).sort()).toEqual(['cq_agg_1h_v2', 'cq_agg_1m_v2']);
-    expect(String(ours.values.find((v) => v[0] === 'cq_agg_1m_v2')![1])).toContain('SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agentmon_int.agg_1m.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1m), *');
+    // 0003 replaced the continuous queries of 0002 by ones that also keep sum(*); 0004 by cheaper schedules
+    expect(ours.values.map((v) => v[0]).sort()).toEqual(['cq_agg_1h_v3', 'cq_agg_1m_v3']);
+    const statementOf = (name: string) => String(ours.values.find((v) => v[0] === name)![1]);
+    expect(statementOf('cq_agg_1m_v3')).toContain('RESAMPLE EVERY 2m FOR 6m');
+    expect(statementOf('cq_agg_1m_v3')).toContain('SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agentmon_int.agg_1m.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1m), *');
+    expect(statementOf('cq_agg_1h_v3')).toContain('RESAMPLE EVERY 30m FOR 90m');
+    expect(statementOf('cq_agg_1h_v3')).toContain('INTO agentmon_int.agg_1h.:MEASUREMENT FROM agentmon_int.raw./.*/ GROUP BY time(1h), *');
     const steps = await influxql(`SELECT "applied", "step" FROM "${DB}"."agentmon_meta"."schema_migrations"`);
-    expect(steps.results[0]!.series![0]!.values.map((v) => v[2])).toEqual(['0001-retention-policies', '0002-continuous-queries', '0003-continuous-queries-with-sum']);
+    expect(steps.results[0]!.series![0]!.values.map((v) => v[2])).toEqual(['0001-retention-policies', '0002-continuous-queries', '0003-continuous-queries-with-sum', '0004-cheaper-continuous-queries']);
   });
 
   it('accepts a JSON batch with 202 after JetStream stored it, and the points become queryable', async () => {
@@ -247,11 +284,13 @@ describe('ingest service', () => {
     expect(res.headers.get('x-request-id')).toBe(`req-${RUN}`);
     expect(await res.json()).toEqual({ accepted: 3 });
 
-    // the stream holds the batch, with the agent for the registry
-    const batch = (await streamMessages(jsm)).find((b) => b.agents[0]?.id === agentId)!;
-    expect(batch).toMatchObject({ chunk: 0, chunks: 1, source: 'json', agents: [agent] });
+    // the stream holds the batch: its points as line protocol, and an agents message for the registry
+    const batch = await batchOf(jsm, agentId);
+    expect(batch.agents).toEqual([{ batch_id: batch.id, received_at: expect.any(Number), source: 'json', agents: [agent] }]);
+    expect(batch.lines.map((l) => l.msgId)).toEqual([`${batch.id}:l0`]);
     expect(batch.points).toHaveLength(3);
     expect(batch.points[0]).toEqual({ agent_id: agentId, measurement: 'agent_metrics', tags: { core: 'all' }, fields: { cpu_usage: 45.2, memory_usage: 67.3 }, time: t0 });
+    expect(Buffer.from(batch.lines[0]!.data).toString().split('\n')[0]).toBe(`agent_metrics,agent_id=${agentId},core=all cpu_usage=45.2,memory_usage=67.3 ${t0}`);
 
     const query = { agent_id: agentId, measurement: 'agent_metrics', from: t0, to: t0 + 15_000, interval: '5s' };
     const result = await eventually(
@@ -367,12 +406,14 @@ describe('ingest service', () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: n });
 
-    const chunks = (await streamMessages(jsm)).filter((b) => b.agents[0]?.id === agentId);
-    expect(chunks.length).toBeGreaterThanOrEqual(3);
-    expect(new Set(chunks.map((c) => c.batch_id)).size).toBe(1);
-    expect(chunks.map((c) => c.chunk).sort((a, b) => a - b)).toEqual(chunks.map((_, i) => i));
-    expect(chunks.every((c) => c.chunks === chunks.length)).toBe(true);
-    expect(chunks.reduce((acc, c) => acc + c.points.length, 0)).toBe(n);
+    // several lines messages of one batch (split between points), one agents message
+    const batch = await batchOf(jsm, agentId);
+    expect(batch.lines.length).toBeGreaterThanOrEqual(3);
+    expect(batch.lines.map((l) => l.msgId)).toEqual(batch.lines.map((_, i) => `${batch.id}:l${i}`));
+    const maxPayload = nc.info!.max_payload;
+    for (const l of batch.lines) expect(l.data.length).toBeLessThanOrEqual(maxPayload);
+    expect(batch.agents).toHaveLength(1);
+    expect(batch.points.map((p) => p.fields.v)).toEqual(points.map((p) => p.fields.v));
 
     expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === n, 30_000)).toBe(n);
   }, 60_000);
@@ -414,6 +455,44 @@ describe('ingest service', () => {
     const badPrecision = await post(`/api/v2/write?precision=h`, `${measurement},agent_id=${agentId} value=4`, { authorization: `Token ${KEY_WRITE}` });
     expect(badPrecision.status).toBe(400);
     expect((await post(`/api/v2/write`, `${measurement},agent_id=${agentId} value=4`, { authorization: basic })).status).toBe(401);
+  });
+
+  it('stores a line-protocol batch as the client wrote it when it is already normal, and rewrites what is not', async () => {
+    const measurement = `lpfast_${RUN}`;
+    const t0 = Date.now() - 120_000;
+    // 5,000 lines of 100 agents in ms: the body is the stream message, byte for byte
+    const lines = Array.from({ length: 5000 }, (_, k) => `${measurement},agent_id=lpf-${RUN}-${k % 100},host=node-${k % 7} cpu=${(k % 997) / 10},mem=${k % 89}i ${t0 + k}`);
+    const asWritten = lines.map((l) => l.replace(/i (\d+)$/, ' $1'));
+    const res = await post('/api/v2/write?precision=ms', `${lines.join('\n')}\n`, { authorization: `Token ${KEY_WRITE}` });
+    expect(res.status).toBe(204);
+    const batch = await batchOf(jsm, `lpf-${RUN}-0`);
+    expect(batch.agents[0]!.agents).toHaveLength(100);
+    expect(batch.agents[0]!.source).toBe('line');
+    // integers lose their suffix (numbers travel as floats); nothing else changes
+    expect(batch.lines.map((l) => Buffer.from(l.data).toString()).join('\n')).toBe(asWritten.join('\n'));
+    // nanoseconds: the stream holds milliseconds
+    const ns = await post('/api/v2/write', `${measurement},agent_id=lpf-ns-${RUN} cpu=1 ${BigInt(t0) * 1_000_000n + 123_456n}\r\n`, { authorization: `Token ${KEY_WRITE}` });
+    expect(ns.status).toBe(204);
+    const nsBatch = await batchOf(jsm, `lpf-ns-${RUN}`);
+    expect(Buffer.from(nsBatch.lines[0]!.data).toString()).toBe(`${measurement},agent_id=lpf-ns-${RUN} cpu=1 ${t0}`);
+    expect(await eventually(() => countPoints(measurement, 'cpu'), (c) => c === 5001, 30_000)).toBe(5001);
+    const rows = await influxql(`SELECT "cpu", "mem" FROM "${DB}"."raw"."${measurement}" WHERE "agent_id" = 'lpf-${RUN}-3' ORDER BY time ASC LIMIT 1`);
+    expect(rows.results[0]!.series![0]!.values).toEqual([[t0 + 3, 0.3, 3]]);
+    // the latest values: per agent, its newest line (read from the accept path, not the writer)
+    const latest = await eventually(
+      () => rpc.request('rpc.ingest.metrics.latest.v1', { agent_ids: [`lpf-${RUN}-3`, `lpf-ns-${RUN}`] }),
+      (r) => r.items.every((i) => i.measurements[measurement] !== undefined),
+    );
+    expect(latest.items.map((i) => i.measurements[measurement])).toEqual([
+      { cpu: { value: ((4903 % 997) / 10), time: new Date(t0 + 4903).toISOString() }, mem: { value: 4903 % 89, time: new Date(t0 + 4903).toISOString() } },
+      { cpu: { value: 1, time: new Date(t0).toISOString() } },
+    ]);
+  }, 60_000);
+
+  it('deletes the consumer the writer had before the stream carried line protocol, and consumes with its own', async () => {
+    await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, FORMER_WRITER_DURABLE)).rejects.toThrow(/not found/i);
+    const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
+    expect(mine.config.filter_subject).toBe('evt.ingest.telemetry.lines.v1');
   });
 
   it('refuses a point whose field type disagrees with what InfluxDB already holds', async () => {

@@ -7,7 +7,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import type { TelemetryBatch } from '@agentmon/contracts';
+import { encodePoint } from '@agentmon/contracts';
 import { IngestHarness, KEYS, eventually } from './support/ingest-harness.js';
 
 const RUN = Date.now().toString(36);
@@ -32,16 +32,8 @@ describe('InfluxDB writer', () => {
     const js = jetstream(nc);
     const publishes: Promise<unknown>[] = [];
     for (let i = 0; i < 7000; i++) {
-      const batch: TelemetryBatch = {
-        batch_id: `${RUN}-s${i}`,
-        chunk: 0,
-        chunks: 1,
-        received_at: Date.now(),
-        source: 'json',
-        agents: [{ id: `wt-${i % 100}` }],
-        points: [{ agent_id: `wt-${i % 100}`, measurement: small, tags: { host: 'h1' }, fields: { v: i, pad: 'x'.repeat(400) }, time: t0 + i }],
-      };
-      publishes.push(js.publish('evt.ingest.telemetry.batch.v1', JSON.stringify(batch), { msgID: batch.batch_id }));
+      const line = encodePoint({ agent_id: `wt-${i % 100}`, measurement: small, tags: { host: 'h1' }, fields: { v: i, pad: 'x'.repeat(400) }, time: t0 + i });
+      publishes.push(js.publish('evt.ingest.telemetry.lines.v1', line, { msgID: `${RUN}-s${i}:l0` }));
       if (publishes.length >= 500) await Promise.all(publishes.splice(0));
     }
     await Promise.all(publishes);

@@ -30,7 +30,7 @@ describe('GCRA (the algorithm of the Redis script, in process)', () => {
     expect(seen[0]).toMatchObject({ retryAfterMs: 0, nextUnitMs: 2000, fullMs: 2000 });
     expect(seen[4]).toMatchObject({ nextUnitMs: 2000, fullMs: 10_000 });
     const refused = b.hit()[0]!;
-    expect(refused).toEqual({ allowed: false, remaining: 0, retryAfterMs: 2000, nextUnitMs: 2000, fullMs: 10_000 });
+    expect(refused).toEqual({ allowed: false, remaining: 0, retryAfterMs: 2000, nextUnitMs: 2000, fullMs: 10_000, granted: 0 });
   });
 
   it('does not charge refused requests: hammering does not prolong the wait', () => {
@@ -121,6 +121,37 @@ describe('GCRA (the algorithm of the Redis script, in process)', () => {
     store.set('a', 2, 10_000);
     store.set('c', 1, 10_000);
     expect([store.get('a'), store.get('b'), store.get('c')]).toEqual([2, undefined, 1]);
+  });
+});
+
+describe('GCRA leases (want > cost)', () => {
+  const ten = rateLimitBudget('ten', 10, 10); // one unit a second
+  const hitWant = (b: ReturnType<typeof bench>, cost: number, want: number, budgets = [ten]) =>
+    gcra(budgets.map((budget): GcraCharge => ({ budget, key: `k:${budget.name}`, cost, want })), 1_764_000_000_000 * 1000, b.store);
+
+  it('takes as much of want as the budget holds, never less than the cost', () => {
+    const b = bench(ten);
+    const first = b.hit(1)[0]!;
+    expect(first).toMatchObject({ allowed: true, remaining: 9, granted: 1 });
+    const [leased] = gcra([{ budget: ten, key: 'k:ten', cost: 1, want: 6 }], 1_764_000_000_000 * 1000, b.store);
+    expect(leased).toMatchObject({ allowed: true, remaining: 3, granted: 6 });
+    // 3 left: a want of 6 gets the 3
+    const [rest] = gcra([{ budget: ten, key: 'k:ten', cost: 1, want: 6 }], 1_764_000_000_000 * 1000, b.store);
+    expect(rest).toMatchObject({ allowed: true, remaining: 0, granted: 3 });
+    // empty: refused, nothing granted
+    const [refused] = gcra([{ budget: ten, key: 'k:ten', cost: 1, want: 6 }], 1_764_000_000_000 * 1000, b.store);
+    expect(refused).toMatchObject({ allowed: false, remaining: 0, granted: 0, retryAfterMs: 1000 });
+  });
+
+  it('grants nothing to any budget when one refuses', () => {
+    const one = rateLimitBudget('one', 1, 60);
+    const b = bench(ten, one);
+    b.hit(1);
+    const out = hitWant(b, 1, 5, [ten, one]);
+    expect(out.map((o) => [o.allowed, o.granted])).toEqual([
+      [true, 0],
+      [false, 0],
+    ]);
   });
 });
 

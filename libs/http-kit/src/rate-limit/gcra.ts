@@ -24,12 +24,16 @@ export interface GcraOutcome {
   nextUnitMs: number;
   /** ms until the budget is full again */
   fullMs: number;
+  /** units charged: the cost plus any lease (up to `want`); 0 when nothing was charged */
+  granted: number;
 }
 
 export interface GcraCharge {
   key: string;
   budget: RateLimitBudget;
   cost: number;
+  /** units to take when the budget holds them (cost ≤ want ≤ limit; default the cost): a lease */
+  want?: number;
 }
 
 const TOLERANCE_US = 1;
@@ -39,13 +43,15 @@ const TOLERANCE_US = 1;
  * and, when every budget allows, written; nothing else changes it.
  */
 export function gcra(charges: readonly GcraCharge[], nowUs: number, store: { get(key: string): number | undefined; set(key: string, tatUs: number, ttlMs: number): void }): GcraOutcome[] {
-  const steps = charges.map(({ key, budget, cost }) => {
+  const steps = charges.map(({ key, budget, cost, want = cost }) => {
     const windowUs = budget.windowSeconds * 1_000_000;
     const interval = windowUs / budget.limit;
     const stored = store.get(key);
     const d = stored === undefined ? 0 : Math.max(0, stored - nowUs);
-    const nd = d + interval * cost;
-    return { key, limit: budget.limit, windowUs, interval, d, nd, ok: nd <= windowUs + TOLERANCE_US };
+    // as much of `want` as the budget holds, never less than the cost
+    const take = Math.max(cost, Math.min(want, Math.floor((windowUs + TOLERANCE_US - d) / interval)));
+    const nd = d + interval * take;
+    return { key, limit: budget.limit, windowUs, interval, d, nd, take, ok: nd <= windowUs + TOLERANCE_US };
   });
   const all = steps.every((s) => s.ok);
   const outcomes = steps.map((s): GcraOutcome => {
@@ -58,6 +64,7 @@ export function gcra(charges: readonly GcraCharge[], nowUs: number, store: { get
       retryAfterMs: s.ok ? 0 : Math.ceil((s.nd - s.windowUs) / 1000),
       nextUnitMs: Math.ceil(nextUnit / 1000),
       fullMs: Math.ceil(x / 1000),
+      granted: all ? s.take : 0,
     };
   });
   if (all) for (const s of steps) store.set(s.key, nowUs + s.nd, Math.ceil(s.nd / 1000) + 1);

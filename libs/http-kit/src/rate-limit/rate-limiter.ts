@@ -47,11 +47,48 @@ export interface RateLimiterOptions {
   registry?: Registry;
   /** most keys the in-process fallback keeps (oldest leave first) */
   localMaxKeys?: number;
+  /** leases for busy keys (default off); see RateLimitLeases */
+  lease?: RateLimitLeases;
+}
+
+/**
+ * Leases: a key that is busy takes, along with the units of the request in hand, the units its
+ * traffic will need for the next `horizonMs` (as far as the budget holds them) and spends them in
+ * this process, so a key sending hundreds of requests a second costs Redis a few round trips a
+ * second instead of one per request. The budget stays shared and is never exceeded: leased units
+ * are charged in Redis when taken. What a replica leased and did not spend within `ttlMs` is dropped
+ * (charged but unused), so a client can get slightly less than its budget across replicas, never
+ * more. Budgets under `minLimit` units are never leased (login and other small budgets stay exact).
+ */
+export interface RateLimitLeases {
+  /** how far ahead, in ms of the key's recent traffic, a lease reaches (e.g. 250) */
+  horizonMs: number;
+  /** a lease unspent for this long is dropped (default 1000 ms) */
+  ttlMs?: number;
+  /** budgets with a smaller limit are never leased (default 100) */
+  minLimit?: number;
+  /** at most this fraction of a budget's limit is leased at once (default 0.1) */
+  maxFraction?: number;
+}
+
+/** Units of one budget key held by this process, and what Redis said when they were taken. */
+interface Lease {
+  units: number;
+  expiresAt: number;
+  remaining: number;
+  nextUnitMs: number;
+  fullMs: number;
+  /** requests of this key in the current second, and in the one before (the traffic estimate) */
+  second: number;
+  count: number;
+  previous: number;
 }
 
 const COMMAND = 'agentmonRateLimitGcra';
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const WARN_EVERY_MS = 60_000;
+
+type Step = { key: string; budget: RateLimitBudget; cost: number };
 
 type GcraCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
@@ -75,6 +112,7 @@ export class RateLimiter {
   private readonly metrics?: { decisions: Counter<'budget' | 'outcome'>; unavailable: Counter<'fallback'> };
   private lastWarning = 0;
   private suppressedWarnings = 0;
+  private readonly leases = new Map<string, Lease>();
 
   constructor(private readonly opts: RateLimiterOptions) {
     this.redis = opts.redis;
@@ -111,8 +149,11 @@ export class RateLimiter {
     });
     let outcomes: GcraOutcome[];
     let checkedBy: RateLimitDecision['checkedBy'] = 'redis';
+    const leased = this.opts.lease ? this.fromLeases(steps) : null;
+    if (leased) return this.decide(steps, leased, 'redis');
     try {
       outcomes = await this.inRedis(steps);
+      if (this.opts.lease) outcomes = this.keepLeases(steps, outcomes);
     } catch (err) {
       this.warn(err, whenUnavailable);
       this.metrics?.unavailable.inc({ fallback: whenUnavailable });
@@ -120,6 +161,10 @@ export class RateLimiter {
       outcomes = gcra(steps, Date.now() * 1000, this.local);
       checkedBy = 'local';
     }
+    return this.decide(steps, outcomes, checkedBy);
+  }
+
+  private decide(steps: Step[], outcomes: GcraOutcome[], checkedBy: RateLimitDecision['checkedBy']): RateLimitDecision {
     const allowed = outcomes.every((o) => o.allowed);
     const decision: RateLimitDecision = {
       allowed,
@@ -136,11 +181,79 @@ export class RateLimiter {
     return decision;
   }
 
-  private async inRedis(steps: { key: string; budget: RateLimitBudget; cost: number }[]): Promise<GcraOutcome[]> {
+  /**
+   * The request served from the leases of this process: every budget key holds a live lease with
+   * the units of the request (which are then spent), or null and nothing is spent. Also counts the
+   * key's traffic, from which keepLeases sizes the next lease.
+   */
+  private fromLeases(steps: Step[]): GcraOutcome[] | null {
+    const now = Date.now();
+    let all = true;
+    for (const s of steps) {
+      let lease = this.leases.get(s.key);
+      if (!lease) {
+        if (this.leases.size >= (this.opts.localMaxKeys ?? 100_000)) this.dropExpiredLeases(now);
+        lease = { units: 0, expiresAt: 0, remaining: 0, nextUnitMs: 0, fullMs: 0, second: Math.floor(now / 1000), count: 0, previous: 0 };
+        this.leases.set(s.key, lease);
+      }
+      const second = Math.floor(now / 1000);
+      if (second !== lease.second) {
+        lease.previous = second === lease.second + 1 ? lease.count : 0;
+        lease.count = 0;
+        lease.second = second;
+      }
+      lease.count++;
+      if (lease.expiresAt <= now) lease.units = 0;
+      if (lease.units < s.cost) all = false;
+    }
+    if (!all) return null;
+    return steps.map((s) => {
+      const lease = this.leases.get(s.key)!;
+      lease.units -= s.cost;
+      return { allowed: true, remaining: lease.remaining + lease.units, retryAfterMs: 0, nextUnitMs: lease.nextUnitMs, fullMs: lease.fullMs, granted: s.cost };
+    });
+  }
+
+  /** After Redis answered: what was granted beyond the cost becomes the key's lease. */
+  private keepLeases(steps: Step[], outcomes: GcraOutcome[]): GcraOutcome[] {
+    const now = Date.now();
+    return outcomes.map((o, i) => {
+      const s = steps[i]!;
+      const lease = this.leases.get(s.key);
+      if (!lease || o.granted === 0) return o;
+      lease.units = (lease.expiresAt > now ? lease.units : 0) + o.granted - s.cost;
+      lease.expiresAt = now + (this.opts.lease?.ttlMs ?? 1000);
+      lease.remaining = o.remaining;
+      lease.nextUnitMs = o.nextUnitMs;
+      lease.fullMs = o.fullMs;
+      return { ...o, remaining: o.remaining + lease.units };
+    });
+  }
+
+  /** Units to take beyond the cost: the key's recent traffic over the horizon, within the bounds. */
+  private leaseWant(s: Step): number {
+    const opts = this.opts.lease;
+    const lease = this.leases.get(s.key);
+    if (!opts || !lease || s.budget.limit < (opts.minLimit ?? 100)) return s.cost;
+    const perSecond = Math.max(lease.previous, lease.count);
+    const extra = Math.min(Math.floor((perSecond * opts.horizonMs) / 1000), Math.floor(s.budget.limit * (opts.maxFraction ?? 0.1)));
+    return Math.min(s.budget.limit, s.cost + Math.max(0, extra - (lease.expiresAt > Date.now() ? lease.units : 0)));
+  }
+
+  private dropExpiredLeases(now: number): void {
+    for (const [key, lease] of this.leases) if (lease.expiresAt <= now && lease.second < Math.floor(now / 1000) - 1) this.leases.delete(key);
+    // still full of live keys: the oldest go (their units are dropped, as when they expire)
+    for (const key of this.leases.keys()) {
+      if (this.leases.size < (this.opts.localMaxKeys ?? 100_000)) break;
+      this.leases.delete(key);
+    }
+  }
+
+  private async inRedis(steps: Step[]): Promise<GcraOutcome[]> {
     // while disconnected, fail at once rather than queue behind reconnect attempts
     if (this.redis.status !== 'ready') throw new Error(`Redis connection is ${this.redis.status}`);
     const args: (string | number)[] = steps.map((s) => s.key);
-    for (const s of steps) args.push(s.budget.limit, s.budget.windowSeconds * 1_000_000, s.cost);
+    for (const s of steps) args.push(s.budget.limit, s.budget.windowSeconds * 1_000_000, s.cost, this.leaseWant(s));
     const command = (this.redis as unknown as Record<string, GcraCommand>)[COMMAND]!.bind(this.redis);
     let timer: NodeJS.Timeout | undefined;
     const reply = await Promise.race([
@@ -149,10 +262,10 @@ export class RateLimiter {
         timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
-    if (!Array.isArray(reply) || reply.length !== steps.length * 5) throw new Error('unexpected answer of the rate-limit script');
+    if (!Array.isArray(reply) || reply.length !== steps.length * 6) throw new Error('unexpected answer of the rate-limit script');
     return steps.map((_, i) => {
-      const [allowed, remaining, retryAfterMs, nextUnitMs, fullMs] = (reply as number[]).slice(i * 5, i * 5 + 5).map(Number) as [number, number, number, number, number];
-      return { allowed: allowed === 1, remaining, retryAfterMs, nextUnitMs, fullMs };
+      const [allowed, remaining, retryAfterMs, nextUnitMs, fullMs, granted] = (reply as number[]).slice(i * 6, i * 6 + 6).map(Number) as [number, number, number, number, number, number];
+      return { allowed: allowed === 1, remaining, retryAfterMs, nextUnitMs, fullMs, granted };
     });
   }
 

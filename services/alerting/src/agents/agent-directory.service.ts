@@ -10,13 +10,15 @@ export interface AgentFacts {
   id: string;
   tags: Record<string, string>;
   groups: string[];
-  /** false when the registry does not know the agent (yet): tags then come from the batch, groups are empty */
+  /** false when the registry does not know the agent (yet): it then has no tags and no groups */
   registered: boolean;
 }
 
 const MAX_ENTRIES = 10_000;
-/** how long an unknown agent or a failed lookup is remembered */
+/** how long a failed lookup is remembered */
 const SHORT_TTL_MS = 5_000;
+/** how long an agent the registry does not know is remembered (it registers new agents within moments) */
+const UNKNOWN_TTL_MS = 1_000;
 const LOOKUP_TIMEOUT_MS = 2_000;
 
 /**
@@ -36,13 +38,13 @@ export class AgentDirectory {
 
   /**
    * The agent's tags and groups. An agent the registry does not know yet (the registry registers it
-   * from the same telemetry, possibly a moment later) gets the tags the batch carried and no groups.
-   * When the registry cannot be asked, the last answer is reused however old, else the batch's tags
-   * are used, so that evaluation goes on during a registry outage (group scopes then miss the agent
-   * until the registry answers again); the failure is remembered briefly so that a batch does not
-   * wait for one timeout per agent.
+   * from the same telemetry, possibly a moment later) has no tags and no groups: the points the
+   * evaluator reads do not carry what the agent says about itself. When the registry cannot be
+   * asked, the last answer is reused however old, so that evaluation goes on during a registry
+   * outage (tag and group scopes then miss agents the replica has never seen); the failure is
+   * remembered briefly so that a batch does not wait for one timeout per agent.
    */
-  async get(agentId: string, batchTags?: Record<string, string>): Promise<AgentFacts> {
+  async get(agentId: string): Promise<AgentFacts> {
     const now = Date.now();
     const hit = this.cache.get(agentId);
     if (hit && hit.expires > now) return hit.facts;
@@ -52,12 +54,13 @@ export class AgentDirectory {
       const agent = await this.rpc.request('rpc.registry.agent.get.v1', { id: agentId }, { timeoutMs: LOOKUP_TIMEOUT_MS });
       facts = { id: agent.id, tags: agent.tags, groups: agent.groups, registered: true };
     } catch (err) {
-      ttl = Math.min(ttl, SHORT_TTL_MS);
       if (err instanceof AppError && err.code === 'not_found') {
-        facts = { id: agentId, tags: batchTags ?? {}, groups: [], registered: false };
+        ttl = Math.min(ttl, UNKNOWN_TTL_MS);
+        facts = { id: agentId, tags: {}, groups: [], registered: false };
       } else {
+        ttl = Math.min(ttl, SHORT_TTL_MS);
         this.logger.warn({ err, agent_id: agentId, stale: Boolean(hit) }, 'registry lookup failed; using what is known');
-        facts = hit?.facts ?? { id: agentId, tags: batchTags ?? {}, groups: [], registered: false };
+        facts = hit?.facts ?? { id: agentId, tags: {}, groups: [], registered: false };
       }
     }
     this.remember(agentId, facts, now + ttl);

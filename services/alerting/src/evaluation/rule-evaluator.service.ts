@@ -7,7 +7,7 @@ import { decideTransition, type OpenAlertState } from '../alerts/alert-lifecycle
 import { aggregate, type Sample } from './aggregation.js';
 import { evaluateCondition, type EvaluationResult } from './condition.js';
 import { isAbsentAt, replayBatch, samplesFor, type TimedResult } from './point-replay.js';
-import { EvaluationStore } from './sample-store.js';
+import { EvaluationStore, type WindowUpdate } from './sample-store.js';
 
 /** Resolves the groups stored on a newly opened alert (best effort). */
 export type GroupsLookup = () => Promise<string[]>;
@@ -24,25 +24,37 @@ export class RuleEvaluator {
     private readonly metrics: AlertingMetrics,
   ) {}
 
-  /** Adds the batch's samples to the rule's windows and evaluates at each point time. */
+  /**
+   * The window sets a batch's points feed for one rule and agent (one per threshold leaf): the new
+   * samples, and where reading starts (the earliest window the batch's points need).
+   */
+  windowUpdates(rule: LoadedRule, agentId: string, points: readonly StoredPoint[]): (WindowUpdate & { path: string })[] {
+    if (points.length === 0 || rule.thresholdLeaves.length === 0) return [];
+    const earliest = points.reduce((min, p) => Math.min(min, p.time), Infinity);
+    return rule.thresholdLeaves.map((leaf) => ({
+      path: leaf.path,
+      key: this.store.keys.samples(rule.id, rule.revision, leaf.path, agentId),
+      samples: samplesFor(leaf, points),
+      readFrom: earliest - leaf.windowMs,
+      windowMs: leaf.windowMs,
+    }));
+  }
+
+  /**
+   * Evaluates the rule at the time of each point of the batch, from the windows windowUpdates()
+   * read (per leaf path, stored and new samples) and the last-seen times before the batch.
+   */
   async onPoints(
     rule: LoadedRule,
     agentId: string,
     points: readonly StoredPoint[],
+    windows: Map<string, Sample[]>,
     seenBefore: Map<string, number>,
     open: OpenAlertRef | null,
     now: number,
     groups: GroupsLookup,
   ): Promise<void> {
     if (points.length === 0) return;
-    const earliest = points.reduce((min, p) => Math.min(min, p.time), Infinity);
-    const windows = new Map<string, Sample[]>();
-    await Promise.all(
-      rule.thresholdLeaves.map(async (leaf) => {
-        const key = this.store.keys.samples(rule.id, rule.revision, leaf.path, agentId);
-        windows.set(leaf.path, await this.store.addAndRead(key, samplesFor(leaf, points), earliest - leaf.windowMs, leaf.windowMs));
-      }),
-    );
     const results = replayBatch(rule, points, windows, seenBefore);
     await this.apply(rule, agentId, results, open, now, groups);
   }

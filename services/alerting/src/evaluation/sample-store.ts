@@ -46,23 +46,56 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Evaluation state in Redis: sample windows, last-seen times, offline agents, the tick lock. */
+/** One window set a batch adds samples to and reads from (see addAndReadMany). */
+export interface WindowUpdate {
+  key: string;
+  samples: readonly Sample[];
+  readFrom: number;
+  windowMs: number;
+}
+
+/** What a batch leaves behind besides windows, written together (recordBatch). */
+export interface BatchTraces {
+  /** agents found in scope of rule revisions with absence conditions */
+  absenceAgents: { ruleId: string; revision: number; agentIds: readonly string[] }[];
+  /** latest point time per agent and watched measurement ('*' for any) */
+  seen: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** agents whose offline mark the data clears */
+  backOnline: readonly string[];
+}
+
+/** A pipeline with the scripts as commands (sent with EVALSHA once the connection has them). */
+type ScriptPipeline = ReturnType<Redis['pipeline']> & {
+  agentmonAddAndRead(key: string, ...args: (string | number)[]): unknown;
+  agentmonMaxTimes(key: string, ...args: (string | number)[]): unknown;
+};
+
+/**
+ * Evaluation state in Redis: sample windows, last-seen times, offline agents, the tick lock. The
+ * batch methods (`…Many`, recordBatch) send all their commands in one pipeline, so a telemetry
+ * batch costs a fixed number of round trips however many agents and rules it touches.
+ */
 @Injectable()
 export class EvaluationStore {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     readonly keys: RedisKeys,
-  ) {}
+  ) {
+    const defined = redis as Redis & { agentmonAddAndRead?: unknown; agentmonMaxTimes?: unknown };
+    if (!defined.agentmonAddAndRead) redis.defineCommand('agentmonAddAndRead', { numberOfKeys: 1, lua: ADD_AND_READ });
+    if (!defined.agentmonMaxTimes) redis.defineCommand('agentmonMaxTimes', { numberOfKeys: 1, lua: MAX_TIMES });
+  }
 
   /**
-   * Adds new samples to a window set and returns the samples after `readFrom` (epoch ms, exclusive),
-   * oldest first. The set keeps only the window that ends at its newest sample.
+   * Adds new samples to window sets and returns, for each, the samples after its `readFrom` (epoch
+   * ms, exclusive), oldest first; all in one round trip, the answers in the order of the updates.
+   * A set keeps only the window that ends at its newest sample.
    */
-  async addAndRead(key: string, samples: readonly Sample[], readFrom: number, windowMs: number): Promise<Sample[]> {
-    const args: (string | number)[] = [windowMs, readFrom, IDLE_TTL_MS];
-    for (const s of samples) args.push(s.t, `${s.t}|${s.v}`);
-    const flat = (await this.redis.eval(ADD_AND_READ, 1, key, ...args)) as string[];
-    return parseSamples(flat);
+  async addAndReadMany(updates: readonly WindowUpdate[]): Promise<Sample[][]> {
+    if (updates.length === 0) return [];
+    const pipe = this.redis.pipeline() as ScriptPipeline;
+    for (const u of updates) pipe.agentmonAddAndRead(u.key, ...addAndReadArgs(u));
+    return (await execAll(pipe)).map((flat) => parseSamples(flat as string[]));
   }
 
   /** The samples of a window set (already trimmed to the window ending at its newest sample). */
@@ -70,18 +103,33 @@ export class EvaluationStore {
     return parseSamples(await this.redis.zrange(key, 0, -1, 'WITHSCORES'));
   }
 
-  /** Records the latest point time per measurement of an agent ('*' for any measurement). */
-  async markSeen(agentId: string, times: Map<string, number>): Promise<void> {
-    if (times.size === 0) return;
-    const args: (string | number)[] = [SEEN_TTL_MS];
-    for (const [field, t] of times) args.push(field, t);
-    await this.redis.eval(MAX_TIMES, 1, this.keys.lastSeen(agentId), ...args);
-  }
-
   /** measurement -> epoch ms of the latest point ('*' for any measurement). */
   async lastSeen(agentId: string): Promise<Map<string, number>> {
-    const raw = await this.redis.hgetall(this.keys.lastSeen(agentId));
-    return new Map(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+    return seenMap(await this.redis.hgetall(this.keys.lastSeen(agentId)));
+  }
+
+  /** lastSeen of many agents in one round trip. */
+  async lastSeenMany(agentIds: readonly string[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (agentIds.length === 0) return out;
+    const pipe = this.redis.pipeline();
+    for (const id of agentIds) pipe.hgetall(this.keys.lastSeen(id));
+    const replies = await execAll(pipe);
+    agentIds.forEach((id, i) => out.set(id, seenMap(replies[i] as Record<string, string>)));
+    return out;
+  }
+
+  /** Absence scope members, last-seen times and cleared offline marks of a batch, in one round trip. */
+  async recordBatch(traces: BatchTraces): Promise<void> {
+    const pipe = this.redis.pipeline() as ScriptPipeline;
+    for (const a of traces.absenceAgents) {
+      if (a.agentIds.length === 0) continue;
+      const key = this.keys.absenceAgents(a.ruleId, a.revision);
+      pipe.sadd(key, ...a.agentIds).pexpire(key, SEEN_TTL_MS);
+    }
+    for (const [agentId, times] of traces.seen) if (times.size) pipe.agentmonMaxTimes(this.keys.lastSeen(agentId), ...maxTimesArgs(times));
+    if (traces.backOnline.length) pipe.hdel(this.keys.offlineAgents(), ...traces.backOnline);
+    if (pipe.length) await execAll(pipe);
   }
 
   async setOffline(agentId: string, at: number): Promise<void> {
@@ -114,6 +162,31 @@ export class EvaluationStore {
   async unlock(key: string, token: string): Promise<void> {
     await this.redis.eval(RELEASE_LOCK, 1, key, token);
   }
+}
+
+function addAndReadArgs(u: WindowUpdate): (string | number)[] {
+  const args: (string | number)[] = [u.windowMs, u.readFrom, IDLE_TTL_MS];
+  for (const s of u.samples) args.push(s.t, `${s.t}|${s.v}`);
+  return args;
+}
+
+function maxTimesArgs(times: ReadonlyMap<string, number>): (string | number)[] {
+  const args: (string | number)[] = [SEEN_TTL_MS];
+  for (const [field, t] of times) args.push(field, t);
+  return args;
+}
+
+function seenMap(raw: Record<string, string>): Map<string, number> {
+  return new Map(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+}
+
+/** Runs a pipeline; the first failed command fails the whole (a batch is then redelivered). */
+async function execAll(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const replies = (await pipe.exec()) ?? [];
+  return replies.map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
 
 function parseSamples(flat: string[]): Sample[] {

@@ -1,25 +1,44 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { STREAMS, type StoredPoint, type TelemetryBatch } from '@agentmon/contracts';
+import { STREAMS, type StoredPoint, type TelemetryLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { LOGGER } from '../logger.token.js';
 import { AlertingMetrics } from '../metrics/alerting-metrics.js';
 import { RuleCache, type LoadedRule } from '../rules/rule-cache.service.js';
-import { AlertStateService, pairKey } from '../alerts/alert-state.service.js';
+import { AlertStateService, pairKey, type OpenAlertRef } from '../alerts/alert-state.service.js';
 import { AgentDirectory, type AgentFacts } from '../agents/agent-directory.service.js';
+import type { Sample } from './aggregation.js';
 import { pointTouches, seenTimes } from './point-replay.js';
 import { RuleEvaluator, type GroupsLookup } from './rule-evaluator.service.js';
-import { EvaluationStore } from './sample-store.js';
+import { EvaluationStore, type BatchTraces } from './sample-store.js';
 import { agentInScope, scopeNeedsAgentFacts } from './scope.js';
+import type { WatchPlan } from './watch-plan.js';
 
-export const EVALUATOR_DURABLE = 'alerting-evaluator';
+/** The evaluator's durable consumer of the telemetry lines, shared by every replica. */
+export const EVALUATOR_DURABLE = 'alerting-telemetry';
+/** Its predecessor, which read whole JSON batches (`evt.ingest.telemetry.batch.v1`). */
+const RETIRED_DURABLES = ['alerting-evaluator'];
+
+/** One rule to evaluate for one agent on the points of a batch. */
+interface Pair {
+  rule: LoadedRule;
+  agentId: string;
+  points: StoredPoint[];
+  groups: GroupsLookup;
+}
 
 /**
- * The evaluator: a durable JetStream consumer of telemetry batches, shared by every replica
- * (each batch goes to one of them). A batch is acknowledged once its alert changes are committed;
- * when evaluation fails (database, Redis or registry unreachable) it is redelivered with backoff,
- * and re-evaluating it changes nothing twice (samples are keyed by time, transitions are decided
- * against the stored state).
+ * The evaluator: a durable JetStream consumer of the telemetry lines, shared by every replica
+ * (each batch goes to one of them). Only the lines of measurements some enabled rule reads are
+ * decoded, none while no rule is enabled. A batch is acknowledged once its alert changes are
+ * committed; when evaluation fails (database, Redis or registry unreachable) it is redelivered with
+ * backoff, and re-evaluating it changes nothing twice (samples are keyed by time, transitions are
+ * decided against the stored state).
+ *
+ * Redis work per batch is a fixed number of round trips, whatever the number of agents and rules:
+ * the rule-cache version (at most every VERSION_CHECK_MS), the last-seen times the absence
+ * conditions involved read, every window set in one pipeline, and one pipeline for what the batch
+ * leaves behind (absence scope members, last-seen times, offline marks).
  */
 @Injectable()
 export class TelemetryEvaluator implements OnApplicationBootstrap {
@@ -36,22 +55,30 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureTelemetryStream();
-    await this.bus.consume({
+    await this.bus.retireConsumers('TELEMETRY', RETIRED_DURABLES);
+    await this.bus.consumeBatches({
       durable: EVALUATOR_DURABLE,
-      subjects: ['evt.ingest.telemetry.batch.v1'],
+      subjects: ['evt.ingest.telemetry.lines.v1'],
       // a new evaluator starts with what arrives from now on, not the stream's whole day of history
       deliverNew: true,
       ackWaitMs: 60_000,
       maxAckPending: 256,
-      handler: (batch) => this.evaluateBatch(batch),
+      // the messages that arrived within 50 ms are evaluated in order and acknowledged together (one
+      // socket write for all their acks): under load each message alone cost more in acks and wake-ups
+      // than in evaluation. A failure redelivers them all; evaluating a batch twice changes nothing twice.
+      maxBatch: 64,
+      maxWaitMs: 50,
+      handler: async (items) => {
+        for (const item of items) await this.evaluateBatch(item.payload);
+      },
     });
     this.logger.info({ durable: EVALUATOR_DURABLE }, 'evaluator consuming telemetry');
   }
 
-  async evaluateBatch(batch: TelemetryBatch): Promise<void> {
+  async evaluateBatch(lines: TelemetryLines): Promise<void> {
     const stop = this.metrics.batchSeconds.startTimer();
     try {
-      await this.evaluate(batch);
+      await this.evaluate(lines);
       this.metrics.batches.inc({ outcome: 'ok' });
     } catch (err) {
       this.metrics.batches.inc({ outcome: 'failed' });
@@ -61,41 +88,66 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
     }
   }
 
-  private async evaluate(batch: TelemetryBatch): Promise<void> {
+  private async evaluate(lines: TelemetryLines): Promise<void> {
+    const { rules, plan } = await this.rules.watching();
+    if (plan.idle) return;
+    const points = lines.points(plan.measurements ? { measurements: plan.measurements } : {});
+    this.metrics.pointsDecoded.inc(points.length);
+    if (points.length === 0) return;
     const now = Date.now();
     const byAgent = new Map<string, StoredPoint[]>();
-    for (const p of batch.points) {
+    for (const p of points) {
       const list = byAgent.get(p.agent_id);
       if (list) list.push(p);
       else byAgent.set(p.agent_id, [p]);
     }
-    if (byAgent.size === 0) return;
-    const batchTags = new Map(batch.agents.map((a) => [a.id, a.tags ?? {}]));
-    const rules = await this.rules.enabledRules();
-    const open = rules.length ? await this.alerts.openAlertsOf([...byAgent.keys()]) : new Map();
-    const anyAbsence = rules.some((r) => r.absenceLeaves.length > 0);
 
-    for (const [agentId, points] of byAgent) {
-      const relevant = rules.filter((r) => points.some((p) => pointTouches(r, p)));
-      const seenBefore = anyAbsence ? await this.store.lastSeen(agentId) : new Map<string, number>();
-      let facts: AgentFacts | undefined;
-      const factsOf = async () => (facts ??= await this.agents.get(agentId, batchTags.get(agentId)));
-      const groups: GroupsLookup = async () => {
-        try {
-          return (await factsOf()).groups;
-        } catch {
-          return []; // the alert still opens; only the group filter of active alerts misses it
-        }
-      };
-      for (const rule of relevant) {
-        if (!(await this.inScope(rule, agentId, factsOf))) continue;
-        if (rule.absenceLeaves.length > 0) await this.store.addAbsenceAgent(rule.id, rule.revision, agentId);
-        await this.evaluator.onPoints(rule, agentId, points, seenBefore, open.get(pairKey(rule.id, agentId)) ?? null, now, groups);
+    const pairs = await this.pairsOf(rules, byAgent);
+    if (pairs.length > 0) {
+      const agentIds = [...new Set(pairs.map((p) => p.agentId))];
+      const absenceAgents = [...new Set(pairs.filter((p) => p.rule.absenceLeaves.length > 0).map((p) => p.agentId))];
+      const updates = pairs.map((p) => this.evaluator.windowUpdates(p.rule, p.agentId, p.points));
+      const [open, seenBefore, windows] = await Promise.all([
+        this.alerts.openAlertsOf(agentIds),
+        this.store.lastSeenMany(absenceAgents),
+        this.store.addAndReadMany(updates.flat()),
+      ]);
+      let next = 0;
+      for (let i = 0; i < pairs.length; i++) {
+        const { rule, agentId, points: agentPoints, groups } = pairs[i]!;
+        const byPath = new Map<string, Sample[]>();
+        for (const u of updates[i]!) byPath.set(u.path, windows[next++]!);
+        const openAlert: OpenAlertRef | null = open.get(pairKey(rule.id, agentId)) ?? null;
+        await this.evaluator.onPoints(rule, agentId, agentPoints, byPath, seenBefore.get(agentId) ?? new Map(), openAlert, now, groups);
       }
-      // data is the best evidence of life: it clears an offline mark and feeds absence conditions
-      await this.store.markSeen(agentId, seenTimes(points));
     }
-    await this.store.clearOffline([...byAgent.keys()]);
+    // data is the best evidence of life: it feeds absence conditions and clears offline marks
+    await this.store.recordBatch(traces(plan, pairs, byAgent));
+  }
+
+  /** The rules each agent's points feed and whose scope holds the agent (tags and groups from the registry, cached). */
+  private async pairsOf(rules: readonly LoadedRule[], byAgent: Map<string, StoredPoint[]>): Promise<Pair[]> {
+    const perAgent = await Promise.all(
+      [...byAgent].map(async ([agentId, points]) => {
+        const relevant = rules.filter((r) => points.some((p) => pointTouches(r, p)));
+        if (relevant.length === 0) return [];
+        let facts: Promise<AgentFacts> | undefined;
+        const factsOf = () => (facts ??= this.agents.get(agentId));
+        const groups: GroupsLookup = async () => {
+          try {
+            return (await factsOf()).groups;
+          } catch {
+            return []; // the alert still opens; only the group filter of active alerts misses it
+          }
+        };
+        const out: Pair[] = [];
+        for (const rule of relevant) {
+          if (await this.inScope(rule, agentId, factsOf)) out.push({ rule, agentId, points, groups });
+        }
+        return out;
+      }),
+    );
+    return perAgent.flat();
   }
 
   private async inScope(rule: LoadedRule, agentId: string, factsOf: () => Promise<AgentFacts>): Promise<boolean> {
@@ -112,4 +164,31 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
       await this.bus.ensureStreams(['TELEMETRY']);
     }
   }
+
+
 }
+
+/**
+ * What a batch leaves in Redis: the agents in scope of absence rules (for the sweep), the latest
+ * time of each watched measurement per agent, and, when a measurement-less absence condition
+ * reads them, cleared offline marks.
+ */
+function traces(plan: WatchPlan, pairs: readonly Pair[], byAgent: ReadonlyMap<string, readonly StoredPoint[]>): BatchTraces {
+  const absence = new Map<string, { ruleId: string; revision: number; agentIds: string[] }>();
+  for (const { rule, agentId } of pairs) {
+    if (rule.absenceLeaves.length === 0) continue;
+    const key = `${rule.id}:${rule.revision}`;
+    const entry = absence.get(key) ?? absence.set(key, { ruleId: rule.id, revision: rule.revision, agentIds: [] }).get(key)!;
+    entry.agentIds.push(agentId);
+  }
+  const seen = new Map<string, Map<string, number>>();
+  if (plan.seenKeys.size > 0) {
+    for (const [agentId, points] of byAgent) {
+      const times = seenTimes(points);
+      for (const key of times.keys()) if (!plan.seenKeys.has(key)) times.delete(key);
+      if (times.size) seen.set(agentId, times);
+    }
+  }
+  return { absenceAgents: [...absence.values()], seen, backOnline: plan.watchesAnyData ? [...byAgent.keys()] : [] };
+}
+

@@ -7,6 +7,7 @@ import { METRICS_REGISTRY } from '@agentmon/observability';
 export class AlertingMetrics {
   readonly batches: Counter<'outcome'>;
   readonly batchSeconds: Histogram;
+  readonly pointsDecoded: Counter;
   readonly evaluations: Counter;
   readonly transitions: Counter<'kind'>;
   readonly eventsPublished: Counter<'event'>;
@@ -24,6 +25,11 @@ export class AlertingMetrics {
       name: 'agentmon_alerting_batch_duration_seconds',
       help: 'Time to evaluate one telemetry batch',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    });
+    this.pointsDecoded = new Counter({
+      name: 'agentmon_alerting_points_decoded_total',
+      help: 'Telemetry points decoded for evaluation (only measurements some enabled rule reads are decoded)',
       registers: [registry],
     });
     this.evaluations = new Counter({

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from 'pino';
-import { AppError, validationError, type ErrorBody, type Principal, type RevocationEvent } from '@agentmon/contracts';
+import { AppError, validationError, type ErrorBody, type Principal, type RevocationEvent, type TelemetryLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { Authenticator } from '../access/authenticator.service.js';
 import { allows } from '../access/permissions.js';
@@ -11,7 +11,7 @@ import { RevocationListener } from '../access/revocation.listener.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { SystemHealthService, type SystemHealth } from '../system/system-health.service.js';
-import { MAX_SUBSCRIPTIONS, SOCKET_PATH, SubscriptionSchema, agentRoom, handshakeError, tokenExpiry } from './socket-protocol.js';
+import { AGENT_ROOM_PREFIX, MAX_SUBSCRIPTIONS, SOCKET_PATH, SubscriptionSchema, agentRoom, handshakeError, tokenExpiry } from './socket-protocol.js';
 
 interface SocketData {
   principal: Principal;
@@ -29,12 +29,22 @@ type Ack = (answer: { ok: true; agent_ids: string[] } | { ok: false; error: Erro
  * Redis adapter each event would reach each socket once per replica. Clients should use the
  * websocket transport (or sticky sessions) when there are several replicas, as socket.io's
  * long-polling needs every request of a session on the same replica.
+ *
+ * Telemetry is the exception: a replica subscribes to the lines only while at least one of its
+ * sockets follows some agent (a socket.io room per agent), and decodes only the lines of the
+ * agents followed, so a gateway nobody watches live costs nothing per batch.
  */
 @Injectable()
 export class DashboardSocketServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private io: Server | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private lastHealth: Pick<SystemHealth, 'status' | 'services'> | undefined;
+  /** agents some socket of this replica follows (one room each) */
+  private readonly watched = new Set<string>();
+  /** ends the telemetry subscription; set while `watched` is not empty */
+  private stopTelemetry: (() => void) | undefined;
+  /** settles once NATS has the telemetry subscription (a subscribe is answered after it) */
+  private telemetrySubscribed: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
@@ -70,19 +80,13 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
     });
     io.on('connection', (raw) => this.onConnection(raw as DashboardSocket));
 
-    this.bus.subscribeLive(['evt.ingest.telemetry.batch.v1'], (batch) => {
-      const rooms = io.sockets.adapter.rooms;
-      for (const p of batch.points) {
-        const room = agentRoom(p.agent_id);
-        if (!rooms.has(room)) continue;
-        io.to(room).emit('new_metrics_data', {
-          agent_id: p.agent_id,
-          measurement: p.measurement,
-          fields: p.fields,
-          tags: p.tags,
-          time: new Date(p.time).toISOString(),
-        });
-      }
+    // the in-memory adapter creates a room with its first member and deletes it with its last,
+    // whether a socket leaves by unsubscribing or by disconnecting
+    io.of('/').adapter.on('create-room', (room: string) => {
+      if (room.startsWith(AGENT_ROOM_PREFIX)) this.watch(room.slice(AGENT_ROOM_PREFIX.length));
+    });
+    io.of('/').adapter.on('delete-room', (room: string) => {
+      if (room.startsWith(AGENT_ROOM_PREFIX)) this.unwatch(room.slice(AGENT_ROOM_PREFIX.length));
     });
     this.bus.subscribeLive(['evt.registry.agent.status-changed.v1'], (change) => io.emit('agent_status_changed', change));
     this.bus.subscribeLive(['evt.alerting.alert.fired.v1'], (evt) => io.emit('alert_triggered', { alert: evt.alert }));
@@ -97,12 +101,45 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
 
   beforeApplicationShutdown(): void {
     if (this.healthTimer) clearInterval(this.healthTimer);
+    this.stopTelemetry?.();
+    this.stopTelemetry = undefined;
     const io = this.io;
     if (!io) return;
     // close the sockets but not the HTTP server: Nest closes that itself
     io.local.disconnectSockets(true);
     io.engine.close();
     this.io = undefined;
+  }
+
+  /** The first followed agent starts the telemetry subscription. */
+  private watch(agentId: string): void {
+    this.watched.add(agentId);
+    if (this.stopTelemetry) return;
+    this.stopTelemetry = this.bus.subscribeLive(['evt.ingest.telemetry.lines.v1'], (lines) => this.emitMetrics(lines));
+    this.telemetrySubscribed = this.bus.ping().catch((err: unknown) => this.logger.warn({ err }, 'NATS did not confirm the telemetry subscription'));
+  }
+
+  /** The last agent no longer followed ends it. */
+  private unwatch(agentId: string): void {
+    this.watched.delete(agentId);
+    if (this.watched.size > 0 || !this.stopTelemetry) return;
+    this.stopTelemetry();
+    this.stopTelemetry = undefined;
+  }
+
+  /** `new_metrics_data` for each point of a followed agent; lines of other agents are not decoded. */
+  private emitMetrics(lines: TelemetryLines): void {
+    const io = this.io;
+    if (!io || this.watched.size === 0) return;
+    for (const p of lines.points({ agents: this.watched })) {
+      io.to(agentRoom(p.agent_id)).emit('new_metrics_data', {
+        agent_id: p.agent_id,
+        measurement: p.measurement,
+        fields: p.fields,
+        tags: p.tags,
+        time: new Date(p.time).toISOString(),
+      });
+    }
   }
 
   /** The handshake: `auth: {token}` with an access JWT or an API key holding `read`. */
@@ -135,12 +172,12 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
     socket.on('disconnect', () => {
       if (socket.data.expiryTimer) clearTimeout(socket.data.expiryTimer);
     });
-    socket.on('subscribe', (payload: unknown, ack?: unknown) => this.subscribe(socket, payload, ack, true));
-    socket.on('unsubscribe', (payload: unknown, ack?: unknown) => this.subscribe(socket, payload, ack, false));
+    socket.on('subscribe', (payload: unknown, ack?: unknown) => void this.subscribe(socket, payload, ack, true));
+    socket.on('unsubscribe', (payload: unknown, ack?: unknown) => void this.subscribe(socket, payload, ack, false));
     if (this.lastHealth) socket.emit('system_health_update', this.lastHealth);
   }
 
-  private subscribe(socket: DashboardSocket, payload: unknown, ack: unknown, join: boolean): void {
+  private async subscribe(socket: DashboardSocket, payload: unknown, ack: unknown, join: boolean): Promise<void> {
     const reply = (answer: Parameters<Ack>[0]) => {
       if (typeof ack === 'function') (ack as Ack)(answer);
       else if (!answer.ok) socket.emit('request_error', { event: join ? 'subscribe' : 'unsubscribe', ...answer.error });
@@ -149,16 +186,18 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
     if (!parsed.success) return reply({ ok: false, error: validationError(parsed.error, '', `Invalid ${join ? 'subscribe' : 'unsubscribe'}`).toBody() });
     const rooms = parsed.data.agent_ids.map(agentRoom);
     if (join) {
-      const current = [...socket.rooms].filter((r) => r.startsWith('agent:'));
+      const current = [...socket.rooms].filter((r) => r.startsWith(AGENT_ROOM_PREFIX));
       const after = new Set([...current, ...rooms]);
       if (after.size > MAX_SUBSCRIPTIONS) {
         return reply({ ok: false, error: new AppError('bad_request', `a socket may follow at most ${MAX_SUBSCRIPTIONS} agents`, [{ path: 'agent_ids', reason: 'too many agents' }]).toBody() });
       }
       void socket.join(rooms);
+      // answered once the telemetry of the agents flows: NATS has the subscription
+      await this.telemetrySubscribed;
     } else {
       for (const r of rooms) void socket.leave(r);
     }
-    const followed = [...socket.rooms].filter((r) => r.startsWith('agent:')).map((r) => r.slice('agent:'.length));
+    const followed = [...socket.rooms].filter((r) => r.startsWith(AGENT_ROOM_PREFIX)).map((r) => r.slice(AGENT_ROOM_PREFIX.length));
     reply({ ok: true, agent_ids: followed });
   }
 

@@ -9,7 +9,8 @@ export const SubscriptionSchema = z.object({
   agent_ids: z.array(AgentIdSchema).min(1).max(MAX_SUBSCRIPTIONS),
 });
 
-export const agentRoom = (agentId: string) => `agent:${agentId}`;
+export const AGENT_ROOM_PREFIX = 'agent:';
+export const agentRoom = (agentId: string) => `${AGENT_ROOM_PREFIX}${agentId}`;
 
 /** A handshake refusal as socket.io clients see it: `connect_error` with `message` and `data`. */
 export function handshakeError(statusCode: number, message: string): Error & { data: ErrorBody } {

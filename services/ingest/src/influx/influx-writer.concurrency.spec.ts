@@ -1,25 +1,29 @@
 // The writer's InfluxDB writes run side by side, at most WRITE_CONCURRENCY of them, and each
-// acknowledges only its own messages (or naks them when InfluxDB fails). Fakes stand in for JetStream
-// and InfluxDB so that the test decides when each write answers.
+// acknowledges only its own messages (or naks them when InfluxDB fails). It writes the messages' bytes
+// as they are, joined by newlines, and isolates the message InfluxDB refuses for good. Fakes stand in
+// for JetStream and InfluxDB so that the test decides when each write answers.
 import { Registry } from 'prom-client';
 import pino from 'pino';
 import type { JsMsg } from '@nats-io/jetstream';
-import type { StoredPoint, TelemetryBatch } from '@agentmon/contracts';
+import { encodePoint } from '@agentmon/contracts';
 import { loadIngestConfig } from '../config.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxError, type InfluxClient } from './influx.client.js';
-import { InfluxWriterService } from './influx-writer.service.js';
+import { InfluxWriterService, countLines } from './influx-writer.service.js';
 
 interface PendingWrite {
+  body: string;
   lines: number;
+  rp: string;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
 class FakeInflux {
   readonly writes: PendingWrite[] = [];
-  write(body: string): Promise<void> {
-    return new Promise((resolve, reject) => this.writes.push({ lines: body.split('\n').length, resolve, reject }));
+  write(body: string | Uint8Array, rp: string): Promise<void> {
+    const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+    return new Promise((resolve, reject) => this.writes.push({ body: text, lines: text.split('\n').length, rp, resolve, reject }));
   }
 }
 
@@ -42,21 +46,21 @@ class FakeMsg {
   }
 }
 
-function message(seq: number, points: number): FakeMsg {
-  const pts: StoredPoint[] = Array.from({ length: points }, (_, i) => ({ agent_id: `a${i % 7}`, measurement: 'm', tags: {}, fields: { v: i }, time: 1_700_000_000_000 + seq * points + i }));
-  const batch: TelemetryBatch = { batch_id: `b${seq}`, chunk: 0, chunks: 1, received_at: 1, source: 'line', agents: [{ id: 'a0' }], points: pts };
-  return new FakeMsg(seq, new TextEncoder().encode(JSON.stringify(batch)));
+/** A lines message of the stream: `points` lines of the normal form. */
+function message(seq: number, points: number, field = 'v'): FakeMsg {
+  const lines = Array.from({ length: points }, (_, i) => encodePoint({ agent_id: `a${i % 7}`, measurement: 'm', tags: {}, fields: { [field]: i }, time: 1_700_000_000_000 + seq * points + i }));
+  return new FakeMsg(seq, Buffer.from(lines.join('\n')));
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function writer(influx: FakeInflux, concurrency: number) {
-  const config = loadIngestConfig({ WRITE_BATCH_SIZE: '100', WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency) });
-  const latest = { observe: () => undefined, flush: () => Promise.resolve() };
-  const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }), latest as never);
+function writer(influx: FakeInflux, concurrency: number, batchSize = 100) {
+  const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency) });
+  const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }));
   // the consumer loop hands every message to accept(); the test does it itself
   const accept = (m: FakeMsg) => (svc as unknown as { accept(m: JsMsg): Promise<void> }).accept(m as unknown as JsMsg);
-  return { svc, accept };
+  const flush = () => (svc as unknown as { flush(): Promise<void> }).flush();
+  return { svc, accept, flush };
 }
 
 describe('InfluxDB writer concurrency', () => {
@@ -118,5 +122,71 @@ describe('InfluxDB writer concurrency', () => {
     expect(influx.writes).toHaveLength(2);
     influx.writes[1]!.resolve();
     await second;
+  });
+});
+
+describe('InfluxDB writer: the bytes of the stream', () => {
+  it('writes the messages as they are, joined by newlines, into raw (the client sends precision=ms), once they hold WRITE_BATCH_SIZE lines', async () => {
+    const influx = new FakeInflux();
+    const { accept } = writer(influx, 4, 100);
+    const msgs = [message(1, 40), message(2, 40), message(3, 40)];
+    await accept(msgs[0]!);
+    await accept(msgs[1]!);
+    expect(influx.writes).toHaveLength(0); // 80 lines: not yet
+    await accept(msgs[2]!);
+    expect(influx.writes).toHaveLength(1);
+    expect(influx.writes[0]!.rp).toBe('raw');
+    expect(influx.writes[0]!.body).toBe(msgs.map((m) => Buffer.from(m.data).toString()).join('\n'));
+    influx.writes[0]!.resolve();
+    await tick();
+    expect(msgs.map((m) => m.state)).toEqual(['ack', 'ack', 'ack']);
+  });
+
+  it('counts the lines of a message', () => {
+    expect([countLines(Buffer.from('a')), countLines(Buffer.from('a\nb')), countLines(message(1, 250).data)]).toEqual([1, 2, 250]);
+  });
+
+  it('terminates a message that is not UTF-8 without writing it', async () => {
+    const influx = new FakeInflux();
+    const { accept, flush } = writer(influx, 4);
+    const bad = new FakeMsg(1, Uint8Array.from([0x6d, 0x20, 0xff, 0xfe]));
+    const empty = new FakeMsg(2, new Uint8Array(0));
+    await accept(bad);
+    await accept(empty);
+    await flush();
+    expect([bad.state, empty.state]).toEqual(['term', 'term']);
+    expect(influx.writes).toHaveLength(0);
+  });
+
+  it('when InfluxDB refuses part of a write for good, writes each message alone and terminates only the refused one', async () => {
+    const influx = new FakeInflux();
+    const { accept } = writer(influx, 4, 90);
+    const msgs = [message(1, 30), message(2, 30, 'conflicting'), message(3, 30)];
+    for (const m of msgs) await accept(m);
+    expect(influx.writes).toHaveLength(1);
+    influx.writes[0]!.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
+    for (let k = 1; k <= 3; k++) {
+      while (influx.writes.length <= k) await tick();
+      const w = influx.writes[k]!;
+      expect(w.body).toBe(Buffer.from(msgs[k - 1]!.data).toString());
+      if (w.body.includes('conflicting')) w.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
+      else w.resolve();
+    }
+    while (msgs.some((m) => m.state === 'open')) await tick();
+    expect(msgs.map((m) => m.state)).toEqual(['ack', 'term', 'ack']);
+  });
+
+  it('naks what is not settled yet when InfluxDB fails while the messages are written one by one', async () => {
+    const influx = new FakeInflux();
+    const { accept } = writer(influx, 4, 60);
+    const msgs = [message(1, 30), message(2, 30)];
+    for (const m of msgs) await accept(m);
+    influx.writes[0]!.reject(new InfluxError('InfluxDB write answered 400: unable to parse', 400, false));
+    while (influx.writes.length < 2) await tick();
+    influx.writes[1]!.resolve();
+    while (influx.writes.length < 3) await tick();
+    influx.writes[2]!.reject(new InfluxError('InfluxDB is unreachable', null, true));
+    while (msgs.some((m) => m.state === 'open')) await tick();
+    expect(msgs.map((m) => m.state)).toEqual(['ack', 'nak']);
   });
 });

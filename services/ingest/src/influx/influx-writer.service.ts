@@ -1,21 +1,22 @@
+import { isUtf8 } from 'node:buffer';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { z } from 'zod';
 import type { Logger } from 'pino';
-import { EVENTS, STREAMS, TelemetryBatchSchema, type TelemetryBatch } from '@agentmon/contracts';
-import { EventBus, decodeJson } from '@agentmon/messaging';
+import { STREAMS, type EventSubject } from '@agentmon/contracts';
+import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
-import { LatestValuesService } from '../latest/latest-values.service.js';
 import { InfluxClient, InfluxError } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
-import { encodePoint } from './line-protocol.js';
 
-export const WRITER_DURABLE = 'ingest-influx-writer';
-const SUBJECT = 'evt.ingest.telemetry.batch.v1' satisfies keyof typeof EVENTS;
+export const WRITER_DURABLE = 'ingest-influx-lines';
+/** the writer's durable consumer while the stream carried JSON batches (evt.ingest.telemetry.batch.v1); deleted at start */
+export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
+const SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
 const NS_PER_MS = 1_000_000;
+const LF = 10;
+const NEWLINE = new Uint8Array([LF]);
 /**
  * Stream messages fetched ahead of processing: about PREFETCH_BYTES when every message has the
  * server's max_payload, at least 8 and at most 256 messages. Counted in messages, not bytes: a pull
@@ -29,19 +30,35 @@ function prefetchMessages(maxPayload: number | undefined): number {
   return Math.min(256, Math.max(8, Math.floor(PREFETCH_BYTES / (maxPayload || DEFAULT_MAX_PAYLOAD))));
 }
 
+/** Lines in a message of the stream's normal form (a newline inside a string field counts too: an estimate then). */
+export function countLines(data: Uint8Array): number {
+  let n = 1;
+  for (let i = data.indexOf(LF); i !== -1; i = data.indexOf(LF, i + 1)) n++;
+  return n;
+}
+
+/** Messages whose lines are written together. */
+interface Buffered {
+  msgs: JsMsg[];
+  lines: number;
+}
+
 /**
- * Moves telemetry from JetStream into InfluxDB. A durable consumer shared by all replicas
- * (explicit acks) feeds a buffer of lines that is written when it holds WRITE_BATCH_SIZE lines or
- * after WRITE_FLUSH_MS. The messages of a write are acknowledged only after InfluxDB answered 204;
- * when InfluxDB fails they are redelivered later (nak with backoff) and the writer pauses, so an
- * InfluxDB outage loses nothing. Writing a point twice is harmless: InfluxDB keeps one value per
- * series and timestamp.
+ * Moves telemetry from JetStream into InfluxDB. The stream carries line protocol that ingest has
+ * checked and put in its normal form (`evt.ingest.telemetry.lines.v1`, timestamps in ms), so the
+ * writer neither decodes nor encodes: a durable consumer shared by all replicas (explicit acks)
+ * feeds a buffer of messages, and their bytes, joined by `\n`, are one InfluxDB write
+ * (`precision=ms`) once they hold WRITE_BATCH_SIZE lines or after WRITE_FLUSH_MS (a message is never
+ * cut, so a write holds WRITE_BATCH_SIZE lines plus at most one message). The messages of a write
+ * are acknowledged only after InfluxDB answered 204; when InfluxDB fails they are redelivered later
+ * (nak with backoff) and the writer pauses, so an InfluxDB outage loses nothing. When InfluxDB
+ * refuses part of a write for good (400: a type conflict, a line it cannot parse), each of its
+ * messages is written alone, and those refused again are terminated. Writing a point twice is
+ * harmless: InfluxDB keeps one value per series and timestamp.
  */
 @Injectable()
 export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly validate: ValidateFunction<TelemetryBatch>;
-  private lines: string[] = [];
-  private pending: JsMsg[] = [];
+  private buffer: Buffered = { msgs: [], lines: 0 };
   private timer: NodeJS.Timeout | undefined;
   /** InfluxDB writes in flight (at most WRITE_CONCURRENCY started by a full buffer) */
   private readonly writes = new Set<Promise<void>>();
@@ -52,6 +69,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private readonly stopSignal = new Promise<void>((r) => (this.signalStop = r));
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
+  private formerDurableGone = false;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -60,12 +78,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(LatestValuesService) private readonly latest: LatestValuesService,
-  ) {
-    // The contract's schema, compiled: the writer checks every message without zod's per-object cost.
-    const ajv = new Ajv({ strict: false });
-    this.validate = ajv.compile<TelemetryBatch>(z.toJSONSchema(TelemetryBatchSchema, { target: 'draft-07', io: 'input' }) as object);
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     this.loop = this.run();
@@ -128,6 +141,12 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     };
     // the stream may have been deleted while the service runs; the consumer needs it
     await this.bus.ensureStreams(['TELEMETRY']);
+    // the consumer of the JSON batches this version no longer publishes goes once an older writer has
+    // written all of them (during a rolling upgrade older replicas still drain it); until then it is
+    // looked at again whenever the consumer is ensured
+    if (!this.formerDurableGone) {
+      this.formerDurableGone = (await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE], { onlyWhenDrained: true })).length === 0;
+    }
     try {
       await this.bus.jsm.consumers.info(stream, WRITER_DURABLE);
       const { deliver_policy: _fixed, ...updatable } = config;
@@ -142,30 +161,15 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async accept(msg: JsMsg): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
-    let batch: unknown;
-    try {
-      batch = decodeJson(msg.data);
-    } catch {
-      batch = undefined;
-    }
-    if (!this.validate(batch)) {
-      // a message that can never be valid is terminated, not redelivered forever
-      this.logger.error({ seq: msg.seq, errors: this.validate.errors?.slice(0, 5) }, 'telemetry message breaks its contract; terminated');
+    // the only check: InfluxDB takes nothing but UTF-8, and an empty message has no line
+    if (msg.data.length === 0 || !isUtf8(msg.data)) {
+      this.logger.error({ seq: msg.seq, bytes: msg.data.length }, 'telemetry message is not UTF-8 line protocol; terminated');
       msg.term();
       return;
     }
-    const start = this.lines.length;
-    try {
-      for (const p of batch.points) this.lines.push(encodePoint(p));
-    } catch (err) {
-      this.lines.length = start;
-      this.logger.error({ err, seq: msg.seq, batch_id: batch.batch_id }, 'telemetry message cannot be encoded; terminated');
-      msg.term();
-      return;
-    }
-    this.pending.push(msg);
-    this.latest.observe(batch.points);
-    if (this.lines.length >= this.config.WRITE_BATCH_SIZE) {
+    this.buffer.msgs.push(msg);
+    this.buffer.lines += countLines(msg.data);
+    if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) {
       void this.flush();
       // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
       while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
@@ -188,28 +192,34 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async writeBuffered(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const lines = this.lines;
-    const msgs = this.pending;
-    this.lines = [];
-    this.pending = [];
+    const { msgs, lines } = this.buffer;
+    this.buffer = { msgs: [], lines: 0 };
     if (msgs.length === 0) return;
     for (const m of msgs) m.working();
-    const size = this.config.WRITE_BATCH_SIZE;
+    /** the messages not settled yet (acknowledged or terminated) */
+    let open = msgs;
     try {
-      for (let i = 0; i < lines.length; i += size) {
-        const slice = lines.slice(i, i + size);
-        const stop = this.metrics.writeSeconds.startTimer();
-        try {
-          await this.influx.write(slice.join('\n'), 'raw');
-          this.metrics.linesWritten.inc(slice.length);
-        } catch (err) {
-          if (!(err instanceof InfluxError) || err.retryable) throw err;
-          // InfluxDB wrote the rest of this slice and refused some points for good (type conflict,
-          // outside the retention policy): retrying cannot change that, so the batch moves on.
-          this.metrics.writeFailures.inc({ kind: 'refused' });
-          this.logger.error({ err: err.message, lines: slice.length }, 'InfluxDB refused part of a write; the other points are stored');
-        } finally {
-          stop();
+      const refused = await this.write(msgs, lines);
+      if (refused) {
+        // InfluxDB stored the rest and refused some lines for good (type conflict, a line it cannot
+        // parse): retrying cannot change that. Which message holds them? Each is written alone
+        // (what is stored already is stored again, harmlessly); those refused again are terminated.
+        this.logger.error({ err: refused.message, messages: msgs.length, lines }, 'InfluxDB refused part of a write; writing its messages one by one');
+        if (msgs.length === 1) {
+          msgs[0]!.term();
+          open = [];
+        } else {
+          const rest = [...msgs];
+          while (rest.length > 0) {
+            const m = rest[0]!;
+            const again = await this.write([m], countLines(m.data));
+            if (again) {
+              this.logger.error({ err: again.message, seq: m.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
+              m.term();
+            } else m.ack();
+            rest.shift();
+            open = rest;
+          }
         }
       }
     } catch (err) {
@@ -217,13 +227,41 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       const pause = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
       this.pausedUntil = Date.now() + pause;
       this.metrics.writeFailures.inc({ kind: 'retried' });
-      this.logger.warn({ err: (err as Error).message, messages: msgs.length, lines: lines.length, retry_in_ms: pause }, 'InfluxDB write failed; telemetry will be redelivered');
-      for (const m of msgs) m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
+      this.logger.warn({ err: (err as Error).message, messages: open.length, lines, retry_in_ms: pause }, 'InfluxDB write failed; telemetry will be redelivered');
+      for (const m of open) m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
       return;
     }
     this.failures = 0;
-    for (const m of msgs) m.ack();
-    void this.latest.flush();
+    for (const m of open) m.ack();
+  }
+
+  /**
+   * One InfluxDB write of the messages' bytes joined by `\n`. Resolves with the error when InfluxDB
+   * refused part of it for good; throws when a retry later may succeed.
+   */
+  private async write(msgs: JsMsg[], lines: number): Promise<InfluxError | null> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (const m of msgs) {
+      if (parts.length > 0) {
+        parts.push(NEWLINE);
+        size++;
+      }
+      parts.push(m.data);
+      size += m.data.length;
+    }
+    const stop = this.metrics.writeSeconds.startTimer();
+    try {
+      await this.influx.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), 'raw');
+      this.metrics.linesWritten.inc(lines);
+      return null;
+    } catch (err) {
+      if (!(err instanceof InfluxError) || err.retryable) throw err;
+      this.metrics.writeFailures.inc({ kind: 'refused' });
+      return err;
+    } finally {
+      stop();
+    }
   }
 }
 

@@ -98,8 +98,8 @@ export class InfluxClient {
     return results;
   }
 
-  /** Writes line protocol (timestamps in ms) into a retention policy; resolves on 204 only. */
-  async write(body: string, rp: string): Promise<void> {
+  /** Writes line protocol (timestamps in ms; text or its UTF-8 bytes) into a retention policy; resolves on 204 only. */
+  async write(body: string | Uint8Array, rp: string): Promise<void> {
     const params = new URLSearchParams({ db: this.opts.database, rp, precision: 'ms' });
     const res = await this.fetch(`/write?${params.toString()}`, {
       method: 'POST',
@@ -140,7 +140,9 @@ function requestOverAgent(
   agent: HttpsAgent,
   signal: AbortSignal,
 ): Promise<Response> {
-  if (body !== undefined && body !== null && typeof body !== 'string') return Promise.reject(new TypeError('only string bodies are sent to InfluxDB'));
+  if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    return Promise.reject(new TypeError('only text or bytes are sent to InfluxDB'));
+  }
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { method, headers, agent, signal }, (res) => {
       const chunks: Buffer[] = [];

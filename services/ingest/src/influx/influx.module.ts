@@ -4,11 +4,9 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { InfluxWriterService } from './influx-writer.service.js';
-import { LatestModule } from '../latest/latest.module.js';
 
 /** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
 @Module({
-  imports: [LatestModule],
   providers: [
     {
       provide: InfluxClient,

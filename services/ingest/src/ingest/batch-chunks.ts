@@ -1,49 +1,134 @@
-import type { AgentInfo } from '@agentmon/contracts';
+import type { AgentInfo, EventSubject, TelemetryAgents } from '@agentmon/contracts';
 
 /** Room left in every stream message for NATS headers (request id, de-duplication id). */
 export const HEADER_ROOM = 4096;
 
-export interface ChunkHeader {
+export const LINES_SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
+export const AGENTS_SUBJECT = 'evt.ingest.telemetry.agents.v1' satisfies EventSubject;
+
+export interface BatchHeader {
   batchId: string;
   receivedAt: number;
   source: 'json' | 'line' | 'otlp';
   agents: AgentInfo[];
 }
 
+/** One message of an accepted batch, with its de-duplication id. */
+export interface StreamMessage {
+  subject: typeof LINES_SUBJECT | typeof AGENTS_SUBJECT;
+  data: Uint8Array;
+  msgId: string;
+}
+
+const LF = 10;
+const NEWLINE = new Uint8Array([LF]);
+
 /**
- * Splits a batch of pre-encoded points into TelemetryBatch messages of at most `maxBytes` each
- * (the JSON is assembled from the points' JSON, never re-encoded). Every chunk repeats the batch
- * id, the agents and the chunk count, so each one is a complete TelemetryBatch on its own.
+ * The stream messages of one batch: its lines, already cut into messages (`${batchId}:l${n}`), then
+ * its agents (`${batchId}:a`; `:a${n}` in the rare batch whose agents do not fit one message).
  */
-export function buildChunks(header: ChunkHeader, encoded: readonly string[], maxBytes: number): Buffer[] {
-  const agentsJson = JSON.stringify(header.agents);
-  const prefix = (chunk: number, chunks: number) =>
-    `{"batch_id":${JSON.stringify(header.batchId)},"chunk":${chunk},"chunks":${chunks},"received_at":${header.receivedAt},` +
-    `"source":"${header.source}","agents":${agentsJson},"points":[`;
-  const suffix = ']}';
-  // the prefix with the widest chunk numbers a batch of this size can have
-  const overhead = Buffer.byteLength(prefix(encoded.length, encoded.length)) + suffix.length;
-  const budget = maxBytes - overhead;
-  if (budget <= 0) throw new Error('the agents of this batch leave no room for points in a stream message');
+export function batchMessages(header: BatchHeader, lines: readonly Uint8Array[], maxBytes: number): StreamMessage[] {
+  const out: StreamMessage[] = lines.map((data, n) => ({ subject: LINES_SUBJECT, data, msgId: `${header.batchId}:l${n}` }));
+  const agents = agentsMessages(header, maxBytes);
+  agents.forEach((data, n) => out.push({ subject: AGENTS_SUBJECT, data, msgId: agents.length === 1 ? `${header.batchId}:a` : `${header.batchId}:a${n}` }));
+  return out;
+}
 
-  // Most batches fit in one message: check cheaply before measuring every point.
+/** The batch's TelemetryAgents message(s) (JSON), its agents split over several when one would be too large. */
+export function agentsMessages(header: BatchHeader, maxBytes: number): Uint8Array[] {
+  const message = (agents: AgentInfo[]): TelemetryAgents => ({ batch_id: header.batchId, received_at: header.receivedAt, source: header.source, agents });
+  const whole = Buffer.from(JSON.stringify(message(header.agents)));
+  if (whole.length <= maxBytes) return [whole];
+  const budget = maxBytes - Buffer.from(JSON.stringify(message([]))).length;
+  const out: Uint8Array[] = [];
+  let group: AgentInfo[] = [];
+  let size = 0;
+  for (const a of header.agents) {
+    const bytes = Buffer.byteLength(JSON.stringify(a)) + 1;
+    if (bytes > budget) throw new Error(`agent ${a.id} is ${bytes} bytes encoded, more than one stream message holds`);
+    if (size + bytes > budget && group.length > 0) {
+      out.push(Buffer.from(JSON.stringify(message(group))));
+      group = [];
+      size = 0;
+    }
+    group.push(a);
+    size += bytes;
+  }
+  if (group.length > 0) out.push(Buffer.from(JSON.stringify(message(group))));
+  return out;
+}
+
+/**
+ * Cuts lines of the normal form into messages of at most `maxBytes`, at `\n`: only for text in
+ * which no line holds a newline (the line-protocol fast path's output). No copy: the messages are
+ * views of `data`.
+ */
+export function cutAtNewlines(data: Uint8Array, maxBytes: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 0;
+  while (data.length - start > maxBytes) {
+    const cut = data.lastIndexOf(LF, start + maxBytes);
+    if (cut < start) throw new Error(`a line is larger than a stream message holds (${maxBytes} bytes)`);
+    out.push(data.subarray(start, cut));
+    start = cut + 1;
+  }
+  if (data.length > start) out.push(data.subarray(start));
+  return out;
+}
+
+/**
+ * Lines (one point each; a string field may hold a newline) in messages of at most `maxBytes`,
+ * each line whole.
+ */
+export function groupLines(lines: readonly string[], maxBytes: number): Uint8Array[] {
+  if (lines.length === 0) return [];
+  // Most batches fit in one message: check cheaply before measuring every line.
   let chars = 0;
-  for (const e of encoded) chars += e.length + 1;
-  if (chars * 3 <= budget) return [Buffer.from(prefix(0, 1) + encoded.join(',') + suffix)];
-
-  const groups: [number, number][] = [];
+  for (const l of lines) chars += l.length + 1;
+  if (chars * 3 <= maxBytes) return [Buffer.from(lines.join('\n'))];
+  const out: Uint8Array[] = [];
   let start = 0;
   let size = 0;
-  for (let i = 0; i < encoded.length; i++) {
-    const bytes = Buffer.byteLength(encoded[i]!);
-    if (bytes > budget) throw new Error(`point ${i} is ${bytes} bytes encoded, more than one stream message holds (${budget})`);
+  for (let i = 0; i < lines.length; i++) {
+    const bytes = Buffer.byteLength(lines[i]!);
+    if (bytes > maxBytes) throw new Error(`point ${i} is ${bytes} bytes encoded, more than one stream message holds (${maxBytes})`);
     const add = (i > start ? 1 : 0) + bytes;
-    if (size + add > budget) {
-      groups.push([start, i]);
+    if (size + add > maxBytes) {
+      out.push(Buffer.from(lines.slice(start, i).join('\n')));
       start = i;
       size = bytes;
     } else size += add;
   }
-  groups.push([start, encoded.length]);
-  return groups.map(([from, to], n) => Buffer.from(prefix(n, groups.length) + encoded.slice(from, to).join(',') + suffix));
+  out.push(Buffer.from(lines.slice(start).join('\n')));
+  return out;
+}
+
+/**
+ * Pieces of lines (each whole lines, as small requests bring them) joined by `\n` into as few
+ * messages of at most `maxBytes` as their order allows; a piece is never cut. Empty pieces (a
+ * request without points) add nothing.
+ */
+export function joinPieces(pieces: readonly Uint8Array[], maxBytes: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let group: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    if (group.length === 0) return;
+    out.push(group.length === 1 ? group[0]! : Buffer.concat(group, size));
+    group = [];
+    size = 0;
+  };
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    if (piece.length > maxBytes) throw new Error(`a request's lines are ${piece.length} bytes, more than one stream message holds (${maxBytes})`);
+    if (group.length > 0 && size + 1 + piece.length > maxBytes) flush();
+    if (group.length > 0) {
+      group.push(NEWLINE);
+      size++;
+    }
+    group.push(piece);
+    size += piece.length;
+  }
+  flush();
+  return out;
 }

@@ -4,9 +4,9 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from '../influx/influx.client.js';
 import { quoteIdent } from '../influx/influxql.js';
 import { LOGGER } from '../logger.token.js';
-import { Details, KIND_NAME, type PreparedBatch } from './point-rules.js';
+import { Details, KIND_NAME, type FieldKind, type PreparedBatch } from './point-rules.js';
 
-type Kind = 'number' | 'boolean' | 'string';
+type Kind = FieldKind;
 const KIND_OF_INFLUX: Record<string, Kind> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
 /** how long what InfluxDB said about a measurement is trusted */
 const TTL_MS = 5 * 60_000;
@@ -41,20 +41,13 @@ export class FieldTypesService {
 
   /** Problems of the batch's points with stored field types, or null. */
   async conflicts(batch: PreparedBatch, label: (index: number) => string, what: string): Promise<{ details: Details; what: string } | null> {
-    const now = Date.now();
     const byMeasurement = new Map<string, Set<string>>();
     for (const p of batch.points) {
       let fields = byMeasurement.get(p.measurement);
       if (!fields) byMeasurement.set(p.measurement, (fields = new Set()));
       for (const f in p.fields) fields.add(f);
     }
-    const stale = [...byMeasurement].filter(([m, fields]) => {
-      const e = this.cache.get(m);
-      if (!e || e.expires <= now) return true;
-      // a field this replica has not seen may have been written by another one since
-      return e.fields !== null && [...fields].some((f) => !e.fields!.has(f));
-    });
-    await Promise.all(stale.map(([m]) => this.load(m)));
+    await this.refresh(byMeasurement);
 
     const details = new Details();
     batch.points.forEach((p, i) => {
@@ -72,17 +65,60 @@ export class FieldTypesService {
     return details.empty ? null : { details, what };
   }
 
+  /**
+   * Whether any field of a batch, given as measurement → field → kind (what the line-protocol fast
+   * path collects once per distinct line shape), disagrees with the stored types. The caller names
+   * the offending points by checking the batch again point by point (`conflicts`).
+   */
+  async anyConflict(kinds: ReadonlyMap<string, ReadonlyMap<string, Kind>>): Promise<boolean> {
+    await this.refresh(kinds);
+    for (const [m, fields] of kinds) {
+      const known = this.cache.get(m)?.fields;
+      if (!known) continue;
+      for (const [f, kind] of fields) {
+        const stored = known.get(f);
+        if (stored && !stored.has(kind)) return true;
+      }
+    }
+    return false;
+  }
+
   /** Records the types of an accepted batch, so the next batch is checked against them at once. */
   remember(batch: PreparedBatch): void {
     for (const p of batch.points) {
       const e = this.cache.get(p.measurement);
       if (!e?.fields) continue;
-      for (const f in p.fields) {
-        let kinds = e.fields.get(f);
-        if (!kinds) e.fields.set(f, (kinds = new Set()));
-        kinds.add(typeof p.fields[f] as Kind);
+      for (const f in p.fields) addKind(e.fields, f, typeof p.fields[f] as Kind);
+    }
+  }
+
+  /** `remember` for a batch given as measurement → field → kind. */
+  rememberKinds(kinds: ReadonlyMap<string, ReadonlyMap<string, Kind>>): void {
+    for (const [m, fields] of kinds) {
+      const e = this.cache.get(m);
+      if (!e?.fields) continue;
+      for (const [f, kind] of fields) addKind(e.fields, f, kind);
+    }
+  }
+
+  /** Asks InfluxDB about the measurements whose cached types are missing, old or lack a field of the batch. */
+  private async refresh(byMeasurement: ReadonlyMap<string, { keys(): Iterable<string> }>): Promise<void> {
+    const now = Date.now();
+    const stale: string[] = [];
+    for (const [m, fields] of byMeasurement) {
+      const e = this.cache.get(m);
+      if (!e || e.expires <= now) stale.push(m);
+      // a field this replica has not seen may have been written by another one since
+      else if (e.fields !== null) {
+        for (const f of fields.keys()) {
+          if (!e.fields.has(f)) {
+            stale.push(m);
+            break;
+          }
+        }
       }
     }
+    await Promise.all(stale.map((m) => this.load(m)));
   }
 
   private async load(measurement: string): Promise<void> {
@@ -111,4 +147,10 @@ export class FieldTypesService {
     this.cache.set(measurement, entry);
     while (this.cache.size > MAX_MEASUREMENTS) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+function addKind(fields: Map<string, Set<Kind>>, field: string, kind: Kind): void {
+  let kinds = fields.get(field);
+  if (!kinds) fields.set(field, (kinds = new Set()));
+  kinds.add(kind);
 }

@@ -51,7 +51,7 @@ export class IngestController {
     if (!Buffer.isBuffer(body)) throw new AppError('unsupported_media_type', 'the body must be line protocol (Content-Type: text/plain)');
     if (body.length === 0) return;
     if (!isUtf8(body)) throw notUtf8();
-    await this.ingest.acceptLines(body.toString('utf8'), precision, body.length, principalOf(req).agent_id);
+    await this.ingest.acceptLines(body.toString('utf8'), precision, body.length, principalOf(req).agent_id, body);
   }
 }
 

@@ -1,30 +1,46 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AppError } from '@agentmon/contracts';
+import { AppError, type AgentInfo } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
+import { LatestValuesService } from '../latest/latest-values.service.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
-import { HEADER_ROOM, buildChunks } from './batch-chunks.js';
+import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, type StreamMessage } from './batch-chunks.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
+import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
-import { Details, ENVELOPE_ROOM, pointLimits, type PreparedBatch } from './point-rules.js';
+import { Details, pointLimits, type PreparedBatch } from './point-rules.js';
 import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
 
-const SUBJECT = 'evt.ingest.telemetry.batch.v1';
 /** batches up to this fraction of a stream message share messages with other requests (PublishCoalescer) */
 const COALESCE_FRACTION = 8;
 /** NATS' default max_payload, used when the server does not say */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
+/** An accepted batch as it is stored. */
+interface Accepted {
+  source: PreparedBatch['source'];
+  receivedAt: number;
+  agents: AgentInfo[];
+  points: number;
+  /** the points as lines of the stream's normal form, UTF-8 */
+  lines: Uint8Array;
+  /** the lines in messages of at most `max` bytes (for a batch larger than a coalesced one) */
+  cut(lines: Uint8Array, max: number): Uint8Array[];
+  /** after JetStream acknowledged the batch: field types and latest values */
+  stored(): void;
+}
+
 /**
- * The accept path shared by every format: check the whole batch, store it in JetStream (one
- * message per batch, several when it is larger than a NATS message), and answer only after
- * JetStream acknowledged every part.
+ * The accept path shared by every format: check the whole batch, store it in JetStream as lines of
+ * the stream's normal form (`evt.ingest.telemetry.lines.v1`, several messages when larger than a
+ * NATS message) and its agents (`evt.ingest.telemetry.agents.v1`), and answer only after JetStream
+ * acknowledged every message.
  */
 @Injectable()
 export class IngestService {
@@ -39,13 +55,14 @@ export class IngestService {
     @Inject(EventBus) private readonly bus: EventBus,
     @Inject(IngestStatsService) private readonly stats: IngestStatsService,
     @Inject(FieldTypesService) private readonly fieldTypes: FieldTypesService,
+    @Inject(LatestValuesService) private readonly latest: LatestValuesService,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.validator = new JsonBatchValidator(config.MAX_POINTS);
     this.otlp = new OtlpMetricsMapper(config.MAX_POINTS);
     this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
-    this.coalescer = new PublishCoalescer((messages) => this.publishMessages(messages), () => this.maxMessageBytes);
+    this.coalescer = new PublishCoalescer((messages) => this.publishMessages(messages), () => this.maxMessageBytes, undefined, config.PUBLISH_LINGER_MS);
   }
 
   /** The largest stream message, from the server's max_payload. */
@@ -64,20 +81,34 @@ export class IngestService {
     this.assertBoundAgent(outcome.batch, boundAgent, () => 'agent.id', 'agent.id');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `points[${i}]`, 'point');
     if (conflict) throw this.refusal('json', conflict.details, conflict.what);
-    return this.store(outcome.batch, bodyBytes);
+    return this.store(this.prepared(outcome.batch), bodyBytes);
   }
 
-  async acceptLines(body: string, precision: Precision, bodyBytes: number, boundAgent?: string): Promise<number> {
+  /**
+   * Line protocol: the fast path (line-protocol.fast.ts) when it takes the whole body, for a key
+   * that may push for every agent of the batch, and InfluxDB holds no other type for its fields;
+   * else the slow path (parseLineProtocol), which names every problem.
+   * `raw`: the body's bytes, stored as they are when the body is already in the normal form.
+   */
+  async acceptLines(body: string, precision: Precision, bodyBytes: number, boundAgent?: string, raw?: Uint8Array): Promise<number> {
     const receivedAt = Date.now();
-    const outcome = parseLineProtocol(body, precision, this.limits(receivedAt), this.config.MAX_POINTS);
+    const limits = this.limits(receivedAt);
+    const fast = scanLineProtocol(body, precision, limits, this.config.MAX_POINTS);
+    if (fast !== null) {
+      // comments and blank lines only: nothing to store, no agent to speak for
+      if (fast.points === 0) return 0;
+      if ((boundAgent === undefined || fast.agents.every((a) => a === boundAgent)) && !(await this.fieldTypes.anyConflict(fast.fieldKinds))) {
+        return this.store(this.fastAccepted(fast, receivedAt, body, raw), bodyBytes);
+      }
+    }
+    const outcome = parseLineProtocol(body, precision, limits, this.config.MAX_POINTS);
     if (!outcome.ok) throw this.refusal('line', outcome.details, 'line');
-    // comments and blank lines only: nothing to store, no agent to speak for
     if (outcome.batch.points.length === 0) return 0;
     const lines = outcome.batch.lines ?? [];
     this.assertBoundAgent(outcome.batch, boundAgent, (i) => `lines[${lines[i] ?? i}].tags.agent_id`, 'lines');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `lines[${lines[i] ?? i}]`, 'line');
     if (conflict) throw this.refusal('line', conflict.details, conflict.what);
-    return this.store(outcome.batch, bodyBytes);
+    return this.store(this.prepared(outcome.batch), bodyBytes);
   }
 
   /** An OTLP ExportMetricsServiceRequest in proto3 JSON form (decoded from protobuf, or as sent). */
@@ -91,11 +122,53 @@ export class IngestService {
     this.assertBoundAgent(outcome.batch, boundAgent, (i) => paths[i] ?? `dataPoints[${i}]`, 'resourceMetrics');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => paths[i] ?? `dataPoints[${i}]`, 'data point');
     if (conflict) throw this.refusal('otlp', conflict.details, conflict.what);
-    return this.store(outcome.batch, bodyBytes);
+    return this.store(this.prepared(outcome.batch), bodyBytes);
   }
 
   private limits(receivedAt: number) {
-    return pointLimits(receivedAt, this.rawRetentionMs, this.maxMessageBytes - ENVELOPE_ROOM);
+    return pointLimits(receivedAt, this.rawRetentionMs, this.maxMessageBytes);
+  }
+
+  /** A batch whose points were checked one by one (JSON, OTLP, the slow path of line protocol). */
+  private prepared(batch: PreparedBatch): Accepted {
+    return {
+      source: batch.source,
+      receivedAt: batch.receivedAt,
+      agents: batch.agents,
+      points: batch.points.length,
+      lines: Buffer.from(batch.encoded.join('\n')),
+      // a string field may hold a newline: cut between the points
+      cut: (_lines, max) => groupLines(batch.encoded, max),
+      stored: () => {
+        this.fieldTypes.remember(batch);
+        this.observe(batch.points);
+      },
+    };
+  }
+
+  /** A line-protocol batch the fast path took: its text is stored, no point was built. */
+  private fastAccepted(fast: FastBatch, receivedAt: number, body: string, raw: Uint8Array | undefined): Accepted {
+    // the body's own bytes when they are the normal form (ASCII, so that characters are bytes)
+    const lines = fast.bodyPrefix && raw !== undefined && raw.length === body.length ? raw.subarray(0, fast.text.length) : Buffer.from(fast.text);
+    return {
+      source: 'line',
+      receivedAt,
+      agents: fast.agents.map((id) => ({ id })),
+      points: fast.points,
+      lines,
+      cut: cutAtNewlines,
+      stored: () => {
+        this.fieldTypes.rememberKinds(fast.fieldKinds);
+        // only each agent's newest line per shape is read: per agent, not per point
+        this.observe(fast.newestPoints());
+      },
+    };
+  }
+
+  private observe(points: readonly LatestPoint[]): void {
+    if (points.length === 0) return;
+    this.latest.observe(points);
+    void this.latest.flush();
   }
 
   /**
@@ -119,8 +192,8 @@ export class IngestService {
   }
 
   /** Stores stream messages; resolves once JetStream acknowledged every one. */
-  private async publishMessages(messages: { data: Buffer; msgId: string }[]): Promise<void> {
-    const publishAll = () => Promise.all(messages.map((m) => this.bus.publishRaw(SUBJECT, m.data, m.msgId)));
+  private async publishMessages(messages: StreamMessage[]): Promise<void> {
+    const publishAll = () => Promise.all(messages.map((m) => this.bus.publishRaw(m.subject, m.data, m.msgId)));
     try {
       await publishAll();
     } catch (err) {
@@ -139,7 +212,7 @@ export class IngestService {
     return new AppError('bad_request', details.message(what), details.list);
   }
 
-  private async store(batch: PreparedBatch, bodyBytes: number): Promise<number> {
+  private async store(batch: Accepted, bodyBytes: number): Promise<number> {
     // Bounded memory under overload: bodies waiting for JetStream count against MAX_INFLIGHT_BYTES.
     if (this.inflightBytes + bodyBytes > this.config.MAX_INFLIGHT_BYTES && this.inflightBytes > 0) {
       this.metrics.requests.inc({ source: batch.source, outcome: 'overloaded' });
@@ -148,33 +221,33 @@ export class IngestService {
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
     try {
-      let chars = 0;
-      for (const e of batch.encoded) chars += e.length + 1;
-      if (chars * 3 <= this.maxMessageBytes / COALESCE_FRACTION) {
-        // small: shares a stream message with the requests that arrive while one is being stored
-        await this.coalescer.submit({ source: batch.source, receivedAt: batch.receivedAt, agents: batch.agents, encoded: batch.encoded, bytes: chars * 3 });
+      const max = this.maxMessageBytes;
+      if (batch.lines.length <= max / COALESCE_FRACTION) {
+        // small: shares stream messages with the requests that arrive while one is being stored
+        await this.coalescer.submit({ source: batch.source, receivedAt: batch.receivedAt, agents: batch.agents, lines: batch.lines });
       } else {
-        const batchId = randomUUID();
-        const chunks = buildChunks(
-          { batchId, receivedAt: batch.receivedAt, source: batch.source, agents: batch.agents },
-          batch.encoded,
-          this.maxMessageBytes,
-        );
-        await this.publishMessages(chunks.map((data, i) => ({ data, msgId: `${batchId}:${i}` })));
+        const header = { batchId: randomUUID(), receivedAt: batch.receivedAt, source: batch.source, agents: batch.agents };
+        const lines = batch.lines.length <= max ? [batch.lines] : batch.cut(batch.lines, max);
+        await this.publishMessages(batchMessages(header, lines, max));
       }
     } catch (err) {
       this.metrics.requests.inc({ source: batch.source, outcome: 'unavailable' });
-      this.logger.warn({ err, points: batch.points.length }, 'telemetry batch could not be stored in JetStream');
+      this.logger.warn({ err, points: batch.points }, 'telemetry batch could not be stored in JetStream');
       throw new AppError('unavailable', 'telemetry could not be stored right now; retry shortly', undefined, 2);
     } finally {
       this.inflightBytes -= bodyBytes;
       stop();
     }
-    this.fieldTypes.remember(batch);
+    try {
+      batch.stored();
+    } catch (err) {
+      // the batch is stored and answered as such; only the field-type cache or the live values miss it
+      this.logger.error({ err }, 'accepted batch could not update the field types or latest values');
+    }
     this.metrics.requests.inc({ source: batch.source, outcome: 'accepted' });
-    this.metrics.points.inc({ source: batch.source }, batch.points.length);
-    this.stats.record(batch.points.length, batch.receivedAt);
-    return batch.points.length;
+    this.metrics.points.inc({ source: batch.source }, batch.points);
+    this.stats.record(batch.points, batch.receivedAt);
+    return batch.points;
   }
 }
 

@@ -1,3 +1,4 @@
+import { decodeLines } from '@agentmon/contracts';
 import { JsonBatchValidator, pointerToPath } from './json-batch.validator.js';
 import { pointLimits } from './point-rules.js';
 
@@ -24,7 +25,8 @@ describe('JSON batch validation', () => {
     expect(out.batch.agents).toEqual([agent]);
     expect(out.batch.points.map((p) => p.time)).toEqual([NOW - 60_000, NOW - 1000, NOW]);
     expect(out.batch.points[0]).toEqual({ agent_id: 'agent-7', measurement: 'agent_metrics', tags: { core: 'all' }, fields: { cpu_usage: 45.2, memory_usage: 67.3 }, time: NOW - 60_000 });
-    expect(JSON.parse(out.batch.encoded[1]!)).toEqual(out.batch.points[1]);
+    // each point travels as one line of the stream's normal form
+    expect(decodeLines(out.batch.encoded[1]!)).toEqual([out.batch.points[1]]);
   });
 
   it('accepts time offsets other than Z, booleans and strings, and an empty batch', () => {

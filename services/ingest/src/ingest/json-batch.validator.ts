@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { AgentInfo, StoredPoint } from '@agentmon/contracts';
-import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN } from '../influx/line-protocol.js';
+import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN, encodePoint } from '@agentmon/contracts';
 import {
   Details,
   FieldTypes,
@@ -141,14 +141,14 @@ export class JsonBatchValidator {
       }
       if (details.badItems.has(i)) continue;
       const point: StoredPoint = { agent_id: agentId, measurement: p.measurement, tags, fields: p.fields, time };
-      const json = JSON.stringify(point);
-      const tooBig = pointTooBig(json, limits.maxPointBytes);
+      const line = encodePoint(point);
+      const tooBig = pointTooBig(line, limits.maxPointBytes);
       if (tooBig) {
         details.add(i, at, tooBig);
         continue;
       }
       points[i] = point;
-      encoded[i] = json;
+      encoded[i] = line;
     }
     if (!shapeOk || !details.empty) return { ok: false, details };
     return { ok: true, batch: { source: 'json', receivedAt: limits.receivedAt, agents: [agentInfo(body.agent)], points, encoded } };

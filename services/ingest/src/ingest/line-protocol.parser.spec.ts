@@ -1,4 +1,4 @@
-import { encodePoint } from '../influx/line-protocol.js';
+import { decodeLines, encodePoint } from '@agentmon/contracts';
 import { parseLineProtocol, parsePrecision } from './line-protocol.parser.js';
 import { pointLimits } from './point-rules.js';
 
@@ -24,7 +24,7 @@ describe('line protocol parsing', () => {
     expect(b.source).toBe('line');
     expect(b.agents).toEqual([{ id: 'a1' }]);
     expect(b.points).toEqual([{ agent_id: 'a1', measurement: 'cpu', tags: { host: 'h1' }, fields: { usage: 45.2, count: 3, big: 7, ok: true, off: false, note: 'x' }, time: NOW }]);
-    expect(JSON.parse(b.encoded[0]!)).toEqual(b.points[0]);
+    expect(decodeLines(b.encoded[0]!)).toEqual([b.points[0]]);
   });
 
   it('unescapes names and tag values, and strings with quotes, backslashes and newlines', () => {

@@ -1,5 +1,5 @@
 import type { AgentInfo, StoredPoint } from '@agentmon/contracts';
-import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN } from '../influx/line-protocol.js';
+import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN, encodePoint } from '@agentmon/contracts';
 import {
   Details,
   FieldTypes,
@@ -52,7 +52,7 @@ const LOWER_U = 117;
 
 /**
  * Sets an own property of a plain object. Plain objects (not `Object.create(null)`, which V8 keeps
- * as slow dictionaries) make JSON.stringify and for-in fast; `__proto__` must not reach the setter.
+ * as slow dictionaries) make for-in (the encoder) fast; `__proto__` must not reach the setter.
  */
 function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
@@ -84,6 +84,8 @@ export type LineOutcome = { ok: true; batch: PreparedBatch } | { ok: false; deta
  * line, `#` comments, escapes `\,` `\=` `\ ` `\\` in names and `\"` `\\` in strings, integers with
  * `i`, unsigned with `u`) and checks each point like a JSON point. Every line carries the tag
  * `agent_id`. Numbers become floats, as in JSON batches, so that one field keeps one type.
+ * The slow path, and the authority for errors: most bodies are taken by `scanLineProtocol`
+ * (line-protocol.fast.ts), which accepts a subset of what this accepts, with the same points.
  */
 export function parseLineProtocol(body: string, precision: Precision, limits: PointLimits, maxPoints: number): LineOutcome {
   const details = new Details();
@@ -160,14 +162,14 @@ function checkPoints(raw: RawPoint[], limits: PointLimits, details: Details): Li
     if (timeProblem) bad('.time', timeProblem);
     if (details.badItems.has(p.line) || agentId === undefined) continue;
     const point: StoredPoint = { agent_id: agentId, measurement: p.measurement, tags, fields: p.fields, time };
-    const json = JSON.stringify(point);
-    const tooBig = pointTooBig(json, limits.maxPointBytes);
+    const line = encodePoint(point);
+    const tooBig = pointTooBig(line, limits.maxPointBytes);
     if (tooBig) {
       bad('', tooBig);
       continue;
     }
     points.push(point);
-    encoded.push(json);
+    encoded.push(line);
     lines.push(p.line);
     if (!agents.has(agentId)) agents.set(agentId, { id: agentId });
   }

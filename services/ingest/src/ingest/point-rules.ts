@@ -7,10 +7,8 @@ export const MAX_ERROR_DETAILS = 1000;
 export const MAX_FIELD_STRING = 65_536;
 export const MAX_FIELDS_PER_POINT = 1000;
 export const MAX_TAGS_PER_POINT = 256;
-/** Tags an agent may describe itself with (they travel in every chunk of its batches). */
+/** Tags an agent may describe itself with (they travel in the batch's agents message). */
 export const MAX_AGENT_TAGS = 64;
-/** Room kept in every stream message for the batch's envelope (ids, the agents). */
-export const ENVELOPE_ROOM = 128 * 1024;
 
 /** What every accepted point must satisfy beyond its shape; fixed at the time of receipt. */
 export interface PointLimits {
@@ -19,7 +17,7 @@ export interface PointLimits {
   oldestMs: number;
   /** newest acceptable time: receipt plus ten minutes */
   newestMs: number;
-  /** largest encoded point that still fits in one stream message */
+  /** largest point, as one line of the stream's normal form, that still fits in one stream message */
   maxPointBytes: number;
 }
 
@@ -27,13 +25,13 @@ export function pointLimits(receivedAt: number, rawRetentionMs: number, maxPoint
   return { receivedAt, oldestMs: receivedAt - rawRetentionMs, newestMs: receivedAt + MAX_FUTURE_MS, maxPointBytes };
 }
 
-/** A batch that passed every check: the points as they travel, each already encoded as JSON. */
+/** A batch that passed every check: its points, each already encoded as it travels on the stream. */
 export interface PreparedBatch {
   source: 'json' | 'line' | 'otlp';
   receivedAt: number;
   agents: AgentInfo[];
   points: StoredPoint[];
-  /** JSON of each point, in the order of `points` */
+  /** each point as one line of the stream's normal form (encodePoint), in the order of `points` */
   encoded: string[];
   /** for line protocol: the 0-based line of each point, for error details */
   lines?: number[];
@@ -85,7 +83,7 @@ export function parseRfc3339(s: string): number {
   return Date.parse(s);
 }
 
-type FieldKind = 'number' | 'boolean' | 'string';
+export type FieldKind = 'number' | 'boolean' | 'string';
 /**
  * InfluxDB keeps one type per field of a measurement; two points of one batch that disagree would
  * make InfluxDB drop one of them after the batch was acknowledged, so the batch is refused instead.
@@ -111,9 +109,9 @@ export class FieldTypes {
 
 export const KIND_NAME: Record<FieldKind, string> = { number: 'a number', boolean: 'a boolean', string: 'a string' };
 
-/** A reason when the encoded point cannot fit in one stream message (UTF-8 is at most 3 bytes per UTF-16 unit). */
-export function pointTooBig(json: string, maxPointBytes: number): string | null {
-  if (json.length * 3 <= maxPointBytes) return null;
-  const bytes = Buffer.byteLength(json);
+/** A reason when the encoded point (its line) cannot fit in one stream message (UTF-8 is at most 3 bytes per UTF-16 unit). */
+export function pointTooBig(line: string, maxPointBytes: number): string | null {
+  if (line.length * 3 <= maxPointBytes) return null;
+  const bytes = Buffer.byteLength(line);
   return bytes > maxPointBytes ? `is ${bytes} bytes encoded; one point may be at most ${maxPointBytes}` : null;
 }

@@ -1,39 +1,50 @@
-import { TelemetryBatchSchema, type AgentInfo, type TelemetryBatch } from '@agentmon/contracts';
+import { TelemetryAgentsSchema, TelemetryLines, encodePoint, type AgentInfo, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
+import { AGENTS_SUBJECT, LINES_SUBJECT, type StreamMessage } from './batch-chunks.js';
 import { PublishCoalescer, type CoalescedPart } from './publish-coalescer.js';
 
 interface Publish {
-  messages: { data: Buffer; msgId: string }[];
+  messages: StreamMessage[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
-function harness(maxMessageBytes = 1024 * 1024, maxWaitingBytes?: number) {
+function harness(maxMessageBytes = 1024 * 1024, maxWaitingBytes?: number, lingerMs?: number) {
   const publishes: Publish[] = [];
   const coalescer = new PublishCoalescer(
     (messages) => new Promise<void>((resolve, reject) => publishes.push({ messages, resolve, reject })),
     () => maxMessageBytes,
     maxWaitingBytes,
+    lingerMs,
   );
-  const decoded = (i: number): TelemetryBatch[] => publishes[i]!.messages.map((m) => TelemetryBatchSchema.parse(JSON.parse(m.data.toString())));
-  return { coalescer, publishes, decoded };
+  /** the points of publish i, over its lines messages */
+  const points = (i: number): StoredPoint[] => publishes[i]!.messages.filter((m) => m.subject === LINES_SUBJECT).flatMap((m) => new TelemetryLines(m.data).points());
+  /** the agents messages of publish i */
+  const agents = (i: number): TelemetryAgents[] =>
+    publishes[i]!.messages.filter((m) => m.subject === AGENTS_SUBJECT).map((m) => TelemetryAgentsSchema.parse(JSON.parse(Buffer.from(m.data).toString())));
+  return { coalescer, publishes, points, agents };
 }
 
 function part(agent: AgentInfo, values: number[], receivedAt = 1000, source: CoalescedPart['source'] = 'json'): CoalescedPart {
-  const encoded = values.map((v) => JSON.stringify({ agent_id: agent.id, measurement: 'm', tags: {}, fields: { v }, time: receivedAt + v }));
-  return { source, receivedAt, agents: [agent], encoded, bytes: encoded.reduce((n, e) => n + e.length * 3, 0) };
+  const lines = values.map((v) => encodePoint({ agent_id: agent.id, measurement: 'm', tags: {}, fields: { v }, time: receivedAt + v }));
+  return { source, receivedAt, agents: [agent], lines: Buffer.from(lines.join('\n')) };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('PublishCoalescer', () => {
   it('publishes a lone request at once, as its own message', async () => {
-    const { coalescer, publishes, decoded } = harness();
+    const { coalescer, publishes, points, agents } = harness();
     let done = false;
     const p = coalescer.submit(part({ id: 'a1', name: 'A' }, [1, 2])).then(() => (done = true));
     await tick();
     expect(publishes).toHaveLength(1);
-    expect(decoded(0)).toEqual([expect.objectContaining({ chunk: 0, chunks: 1, received_at: 1000, source: 'json', agents: [{ id: 'a1', name: 'A' }] })]);
-    expect(decoded(0)[0]!.points.map((x) => x.fields.v)).toEqual([1, 2]);
+    // one lines message and one agents message, of one batch
+    const [lines, agentsMsg] = publishes[0]!.messages;
+    expect([lines!.subject, agentsMsg!.subject]).toEqual([LINES_SUBJECT, AGENTS_SUBJECT]);
+    const batchId = agents(0)[0]!.batch_id;
+    expect([lines!.msgId, agentsMsg!.msgId]).toEqual([`${batchId}:l0`, `${batchId}:a`]);
+    expect(agents(0)).toEqual([{ batch_id: batchId, received_at: 1000, source: 'json', agents: [{ id: 'a1', name: 'A' }] }]);
+    expect(points(0).map((x) => x.fields.v)).toEqual([1, 2]);
     expect(done).toBe(false); // answered only once JetStream stored it
     publishes[0]!.resolve();
     await p;
@@ -41,7 +52,7 @@ describe('PublishCoalescer', () => {
   });
 
   it('puts the requests that arrive during a publish into one message, answered when it is stored', async () => {
-    const { coalescer, publishes, decoded } = harness();
+    const { coalescer, publishes, points, agents } = harness();
     const first = coalescer.submit(part({ id: 'a1' }, [1]));
     await tick();
     const later = [coalescer.submit(part({ id: 'a2', version: '1' }, [2], 990)), coalescer.submit(part({ id: 'a3' }, [3, 4], 995)), coalescer.submit(part({ id: 'a2', version: '2' }, [5], 999))];
@@ -53,15 +64,16 @@ describe('PublishCoalescer', () => {
     await first;
     await tick();
     expect(publishes).toHaveLength(2);
-    const [msg] = decoded(1);
-    expect(decoded(1)).toHaveLength(1);
-    expect(msg!.points.map((x) => [x.agent_id, x.fields.v])).toEqual([
+    // one lines message holding the three requests, one agents message with their agents
+    expect(publishes[1]!.messages.map((m) => m.subject)).toEqual([LINES_SUBJECT, AGENTS_SUBJECT]);
+    expect(points(1).map((x) => [x.agent_id, x.fields.v])).toEqual([
       ['a2', 2],
       ['a3', 3],
       ['a3', 4],
       ['a2', 5],
     ]);
     // an agent named twice keeps what it said last; the batch's receipt time is the earliest
+    const [msg] = agents(1);
     expect(msg!.agents).toEqual([{ id: 'a2', version: '2' }, { id: 'a3' }]);
     expect(msg!.received_at).toBe(990);
     expect(laterDone).toBe(0);
@@ -90,16 +102,41 @@ describe('PublishCoalescer', () => {
   });
 
   it('keeps formats apart', async () => {
-    const { coalescer, publishes, decoded } = harness();
+    const { coalescer, publishes, agents } = harness();
     void coalescer.submit(part({ id: 'a1' }, [1], 1000, 'json'));
     void coalescer.submit(part({ id: 'a2' }, [2], 1000, 'line'));
     await tick();
     expect(publishes).toHaveLength(2);
-    expect([decoded(0)[0]!.source, decoded(1)[0]!.source]).toEqual(['json', 'line']);
+    expect([agents(0)[0]!.source, agents(1)[0]!.source]).toEqual(['json', 'line']);
+  });
+
+  it('under load, lets the next group gather for lingerMs; a lone request never lingers', async () => {
+    const { coalescer, publishes, points } = harness(1024 * 1024, undefined, 30);
+    const first = coalescer.submit(part({ id: 'a1' }, [1]));
+    await tick();
+    expect(publishes).toHaveLength(1); // at once: nothing was under way
+    const second = coalescer.submit(part({ id: 'a2' }, [2]));
+    publishes[0]!.resolve();
+    await first;
+    // the second waited for the first publish; now it gathers for 30 ms before going
+    const third = coalescer.submit(part({ id: 'a3' }, [3]));
+    await tick();
+    expect(publishes).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(publishes).toHaveLength(2);
+    expect(points(1).map((p) => p.agent_id)).toEqual(['a2', 'a3']);
+    publishes[1]!.resolve();
+    await Promise.all([second, third]);
+    // quiet again: the next lone request goes at once
+    const lone = coalescer.submit(part({ id: 'a4' }, [4]));
+    await tick();
+    expect(publishes).toHaveLength(3);
+    publishes[2]!.resolve();
+    await lone;
   });
 
   it('sends waiting requests without waiting any longer once they hold maxWaitingBytes', async () => {
-    const { coalescer, publishes } = harness(1024 * 1024, 2_000);
+    const { coalescer, publishes } = harness(1024 * 1024, 200);
     void coalescer.submit(part({ id: 'a1' }, [1]));
     await tick();
     for (let i = 0; i < 30; i++) void coalescer.submit(part({ id: `b${i}` }, [i]));
@@ -108,18 +145,21 @@ describe('PublishCoalescer', () => {
   });
 
   it('splits a merged message that would be larger than a stream message, with one message id each', async () => {
-    const { coalescer, publishes, decoded } = harness(4096);
+    const { coalescer, publishes, points, agents } = harness(1024);
     void coalescer.submit(part({ id: 'a0' }, [0]));
     await tick();
     const waiting = Array.from({ length: 20 }, (_, i) => coalescer.submit(part({ id: `a${i + 1}` }, Array.from({ length: 5 }, (_, k) => i * 10 + k))));
     publishes[0]!.resolve();
     await tick();
     await tick();
-    const batches = decoded(1);
-    expect(batches.length).toBeGreaterThan(1);
-    expect(new Set(publishes[1]!.messages.map((m) => m.msgId)).size).toBe(batches.length);
-    for (const m of publishes[1]!.messages) expect(m.data.length).toBeLessThanOrEqual(4096);
-    expect(batches.flatMap((b) => b.points)).toHaveLength(100);
+    const lines = publishes[1]!.messages.filter((m) => m.subject === LINES_SUBJECT);
+    expect(lines.length).toBeGreaterThan(1);
+    expect(new Set(publishes[1]!.messages.map((m) => m.msgId)).size).toBe(publishes[1]!.messages.length);
+    for (const m of publishes[1]!.messages) expect(m.data.length).toBeLessThanOrEqual(1024);
+    // every point once, in order; a request's lines stay in one message
+    expect(points(1).map((p) => p.fields.v)).toEqual(Array.from({ length: 20 }, (_, i) => Array.from({ length: 5 }, (_, k) => i * 10 + k)).flat());
+    for (const m of lines) expect(new Set(new TelemetryLines(m.data).points().map((p) => p.agent_id)).size * 5).toBe(new TelemetryLines(m.data).points().length);
+    expect(agents(1).flatMap((a) => a.agents)).toHaveLength(20);
     publishes[1]!.resolve();
     await Promise.all(waiting);
   });

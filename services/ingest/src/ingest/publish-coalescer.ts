@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentInfo } from '@agentmon/contracts';
-import { buildChunks } from './batch-chunks.js';
+import { batchMessages, joinPieces, type StreamMessage } from './batch-chunks.js';
 
-/** One accepted request's part of a stream message. */
+/** One accepted request's part of the stream messages. */
 export interface CoalescedPart {
   source: 'json' | 'line' | 'otlp';
   receivedAt: number;
   agents: AgentInfo[];
-  /** the JSON of each point */
-  encoded: readonly string[];
-  /** an upper bound of the encoded size in bytes (3 × UTF-16 length) */
-  bytes: number;
+  /** the request's points as lines of the stream's normal form (UTF-8, `\n` between lines; empty without points) */
+  lines: Uint8Array;
 }
 
 /** Publishes the stream messages of one batch and resolves once JetStream stored all of them. */
-export type PublishMessages = (messages: { data: Buffer; msgId: string }[]) => Promise<void>;
+export type PublishMessages = (messages: StreamMessage[]) => Promise<void>;
 
 interface Waiting {
   part: CoalescedPart;
@@ -25,8 +23,9 @@ interface Waiting {
 /**
  * Small accepted requests share stream messages under load. A request is published at once when
  * no publish of its format is under way (so a lone request waits for nothing); requests that arrive
- * while one is under way wait for it and then go out together, as one TelemetryBatch with the
- * agents and points of all of them (split like any batch when larger than a message). Each request
+ * while one is under way wait for it (and `lingerMs` more, gathering) and then go out together, as one batch: one lines message with
+ * the lines of all of them (more when they exceed a message; a request's lines are never cut) and one
+ * agents message with their agents merged. Each request
  * is answered only after the message holding it was stored; when that fails, every request in it
  * fails, and nothing of theirs was acknowledged.
  *
@@ -44,6 +43,11 @@ export class PublishCoalescer {
     private readonly maxMessageBytes: () => number,
     /** parts waiting for one source are sent once they hold this many bytes, whatever is under way */
     private readonly maxWaitingBytes = 256 * 1024,
+    /**
+     * under load (requests waited while a publish was under way), how long the next group keeps
+     * gathering before it goes: a few ms more latency for several times fewer stream messages
+     */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Resolves once the message holding the part is stored in JetStream. */
@@ -56,7 +60,7 @@ export class PublishCoalescer {
       }
       queue.push({ part, resolve, reject });
       if (!this.busy.has(part.source)) void this.drain(part.source);
-      else if (queue.reduce((n, w) => n + w.part.bytes, 0) >= this.maxWaitingBytes) void this.send(part.source, this.take(part.source));
+      else if (queue.reduce((n, w) => n + w.part.lines.length, 0) >= this.maxWaitingBytes) void this.send(part.source, this.take(part.source));
     });
   }
 
@@ -64,7 +68,11 @@ export class PublishCoalescer {
   private async drain(source: CoalescedPart['source']): Promise<void> {
     this.busy.add(source);
     try {
-      for (let group = this.take(source); group.length > 0; group = this.take(source)) await this.send(source, group);
+      for (let group = this.take(source); group.length > 0; group = this.take(source)) {
+        await this.send(source, group);
+        // more arrived meanwhile: this is load, so let the next group gather a little longer
+        if (this.lingerMs > 0 && (this.waiting.get(source)?.length ?? 0) > 0) await sleep(this.lingerMs);
+      }
     } finally {
       this.busy.delete(source);
     }
@@ -79,14 +87,9 @@ export class PublishCoalescer {
   private async send(source: CoalescedPart['source'], group: Waiting[]): Promise<void> {
     if (group.length === 0) return;
     try {
-      const batchId = randomUUID();
-      const encoded = group.length === 1 ? group[0]!.part.encoded : group.flatMap((w) => w.part.encoded);
-      const chunks = buildChunks(
-        { batchId, receivedAt: Math.min(...group.map((w) => w.part.receivedAt)), source, agents: mergeAgents(group.map((w) => w.part.agents)) },
-        encoded,
-        this.maxMessageBytes(),
-      );
-      await this.publish(chunks.map((data, i) => ({ data, msgId: `${batchId}:${i}` })));
+      const max = this.maxMessageBytes();
+      const header = { batchId: randomUUID(), receivedAt: Math.min(...group.map((w) => w.part.receivedAt)), source, agents: mergeAgents(group.map((w) => w.part.agents)) };
+      await this.publish(batchMessages(header, joinPieces(group.map((w) => w.part.lines), max), max));
       for (const w of group) w.resolve();
     } catch (err) {
       for (const w of group) w.reject(err);
@@ -100,4 +103,8 @@ function mergeAgents(lists: AgentInfo[][]): AgentInfo[] {
   const byId = new Map<string, AgentInfo>();
   for (const list of lists) for (const a of list) byId.set(a.id, byId.has(a.id) ? { ...byId.get(a.id), ...a } : a);
   return [...byId.values()];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { FUZZ_SEED, brokenProtobuf, goodOtlp, goodPoints, malformedJsonBatch, malformedLines, malformedOtlp, notABatch } from '../../test/support/malformed.js';
-import { encodePoint } from '../influx/line-protocol.js';
+import { decodeLines, encodePoint } from '@agentmon/contracts';
 import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
 import { decodeMetricsRequest, encodeMetricsRequest } from '../otlp/otlp-protobuf.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
@@ -79,7 +79,7 @@ describe('line protocol parser under fuzz', () => {
     fc.assert(
       fc.property(fc.oneof(truncated, bytes, text), (body) => {
         const out = timed(() => parseLineProtocol(body, 'ns', limits, MAX_POINTS));
-        if (out.ok) for (let i = 0; i < out.batch.points.length; i++) expect(JSON.parse(out.batch.encoded[i]!)).toEqual(out.batch.points[i]);
+        if (out.ok) for (let i = 0; i < out.batch.points.length; i++) expect(decodeLines(out.batch.encoded[i]!)).toEqual([out.batch.points[i]]);
         else expectRefusal(out);
       }),
       run(3000),

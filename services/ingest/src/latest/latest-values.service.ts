@@ -10,54 +10,67 @@ export const LATEST_PREFIX = 'agentmon:ingest:latest:';
 const SEP = '\u001f';
 /** an agent's hash is forgotten this long after its last point */
 export const LATEST_TTL_MS = 7 * 24 * 3_600_000;
-/** agents per Redis pipeline */
-const AGENTS_PER_PIPELINE = 500;
+/** agents per script call */
+const AGENTS_PER_CALL = 250;
+/** sends to Redis start at most this often: a busy ingest merges many batches into one send */
+export const LATEST_SEND_INTERVAL_MS = 250;
 
 /**
- * Sets each given field of the hash to `<time>:<json value>` unless the hash already holds a newer
- * time for it, so replicas and redelivered batches never put an older value over a newer one.
- * KEYS[1] the agent's hash; ARGV[1] TTL ms; then triples of field, time, encoded value.
+ * Sets fields of several agents' hashes to `<time>:<json value>` unless the hash already holds a
+ * newer time for the field, so replicas and redelivered batches never put an older value over a
+ * newer one. KEYS = the agents' hashes; ARGV[1] TTL ms; then per key: the number of fields n, then
+ * n triples of field, time, encoded value. One call for many agents: a call per agent was most of
+ * what a large batch cost ingest (and Redis) after the batch was stored. (The keys of one call
+ * must share a slot under Redis Cluster; agentmon uses one Redis.)
  */
 const SET_NEWER = `
-local n = 0
-for i = 2, #ARGV, 3 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  local t = tonumber(ARGV[i + 1])
-  if (not cur) or (tonumber(string.match(cur, '^(%-?%d+):')) or -1) < t then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
-    n = n + 1
+local changed = 0
+local a = 2
+for k = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  for j = 1, n do
+    local cur = redis.call('HGET', KEYS[k], ARGV[a])
+    local t = tonumber(ARGV[a + 1])
+    if (not cur) or (tonumber(string.match(cur, '^(%-?%d+):')) or -1) < t then
+      redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 2])
+      changed = changed + 1
+    end
+    a = a + 3
   end
+  redis.call('PEXPIRE', KEYS[k], ARGV[1])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return n
+return changed
 `;
 
-type RedisWithLatest = Redis & { agentmonSetNewer(key: string, ttl: number, ...args: (string | number)[]): Promise<number> };
 
 /**
  * The latest value of every field of every measurement per agent, in Redis (one hash per agent:
- * `<measurement>\x1f<field>` → `<epoch ms>:<JSON value>`), for the live views. The InfluxDB writer
- * reports the points it reads from the stream; they are merged in memory (last value per field)
- * and sent to Redis by one pipeline at a time, so Redis being slow or down never delays writing
- * and memory holds at most one value per agent and field until the next send.
+ * `<measurement>\x1f<field>` → `<epoch ms>:<JSON value>`), for the live views. The accept path
+ * reports each batch once JetStream acknowledged it (a large line-protocol batch only its newest
+ * line per agent and line shape, see FastBatch.newestPoints); the values are merged in memory (last
+ * value per field) and sent to Redis at most every 250 ms, one script call per 250 agents, so Redis being slow or down never
+ * delays accepting, and memory holds at most one value per agent and field until the next send.
  */
 @Injectable()
 export class LatestValuesService implements OnApplicationShutdown {
   private pending = new Map<string, Map<string, [number, number | boolean | string]>>();
   private sending: Promise<void> | undefined;
+  private lastSendAt = 0;
+  private closing = false;
   private lastWarning = 0;
-  private readonly redis: RedisWithLatest;
+  private readonly redis: Redis;
 
   constructor(
     @Inject(INGEST_REDIS) redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    if (!('agentmonSetNewer' in redis)) redis.defineCommand('agentmonSetNewer', { numberOfKeys: 1, lua: SET_NEWER });
-    this.redis = redis as unknown as RedisWithLatest;
+    if (!('agentmonSetNewerMany' in redis)) redis.defineCommand('agentmonSetNewerMany', { lua: SET_NEWER });
+    this.redis = redis;
   }
 
-  /** Remembers the points' values (newest per agent, measurement and field). */
-  observe(points: readonly StoredPoint[]): void {
+  /** Remembers the points' values (newest per agent, measurement and field; tags do not matter). */
+  observe(points: readonly Pick<StoredPoint, 'agent_id' | 'measurement' | 'fields' | 'time'>[]): void {
     for (const p of points) {
       let fields = this.pending.get(p.agent_id);
       if (!fields) this.pending.set(p.agent_id, (fields = new Map()));
@@ -69,13 +82,19 @@ export class LatestValuesService implements OnApplicationShutdown {
     }
   }
 
-  /** Sends what was observed; a send already under way takes the rest when it is done. */
+  /**
+   * Sends what was observed, at most once every LATEST_SEND_INTERVAL_MS: a send already under way or
+   * due soon takes the rest.
+   */
   flush(): Promise<void> {
     if (this.sending) return this.sending;
     if (this.pending.size === 0) return Promise.resolve();
-    this.sending = this.send().finally(() => {
-      this.sending = undefined;
-    });
+    const wait = this.lastSendAt + LATEST_SEND_INTERVAL_MS - Date.now();
+    this.sending = (wait > 0 && !this.closing ? new Promise<void>((r) => setTimeout(r, wait).unref()) : Promise.resolve())
+      .then(() => this.send())
+      .finally(() => {
+        this.sending = undefined;
+      });
     return this.sending;
   }
 
@@ -83,19 +102,23 @@ export class LatestValuesService implements OnApplicationShutdown {
     while (this.pending.size > 0) {
       const batch = this.pending;
       this.pending = new Map();
+      this.lastSendAt = Date.now();
       try {
         const agents = [...batch];
-        for (let i = 0; i < agents.length; i += AGENTS_PER_PIPELINE) {
-          const pipeline = this.redis.pipeline();
-          for (const [agent, fields] of agents.slice(i, i + AGENTS_PER_PIPELINE)) {
-            const args: (string | number)[] = [];
+        // one pipeline: one socket write for every call
+        const pipeline = this.redis.pipeline() as unknown as { agentmonSetNewerMany(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+        for (let i = 0; i < agents.length; i += AGENTS_PER_CALL) {
+          const slice = agents.slice(i, i + AGENTS_PER_CALL);
+          const args: (string | number)[] = slice.map(([agent]) => LATEST_PREFIX + agent);
+          args.push(LATEST_TTL_MS);
+          for (const [, fields] of slice) {
+            args.push(fields.size);
             for (const [key, [time, value]] of fields) args.push(key, time, `${time}:${JSON.stringify(value)}`);
-            (pipeline as unknown as { agentmonSetNewer(...a: unknown[]): void }).agentmonSetNewer(LATEST_PREFIX + agent, LATEST_TTL_MS, ...args);
           }
-          const results = await pipeline.exec();
-          const failed = results?.find(([err]) => err);
-          if (failed) throw failed[0];
+          pipeline.agentmonSetNewerMany(slice.length, ...args);
         }
+        const failed = (await pipeline.exec())?.find(([err]) => err);
+        if (failed) throw failed[0];
       } catch (err) {
         // the live views miss these values until the next points come; the stored data is unaffected
         if (Date.now() - this.lastWarning > 60_000) {
@@ -139,6 +162,7 @@ export class LatestValuesService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await this.flush().catch(() => undefined);
   }
 }

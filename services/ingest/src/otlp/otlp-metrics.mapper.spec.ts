@@ -1,3 +1,4 @@
+import { decodeLines } from '@agentmon/contracts';
 import { pointLimits } from '../ingest/point-rules.js';
 import { OtlpMetricsMapper, anyValueText, nanosToMs, quantileField } from './otlp-metrics.mapper.js';
 import { decodeMetricsRequest, decodeStatus, encodeMetricsRequest, encodeStatus, metricsResponseBytes, statusJson } from './otlp-protobuf.js';
@@ -45,7 +46,7 @@ describe('OTLP metrics mapping', () => {
       { agent_id: 'agent-7', measurement: 'tasks.completed', tags: { 'service.name': 'override' }, fields: { value: 17 }, time: NOW - 60_000 },
     ]);
     expect(out.paths).toEqual(['resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0]', 'resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0]']);
-    expect(JSON.parse(out.batch.encoded[0]!)).toEqual(out.batch.points[0]);
+    expect(decodeLines(out.batch.encoded[0]!)).toEqual([out.batch.points[0]]);
   });
 
   it('prefers agent.id over service.instance.id, and fills the agent record from the resource', () => {

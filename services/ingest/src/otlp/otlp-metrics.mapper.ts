@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { AgentInfo, StoredPoint } from '@agentmon/contracts';
-import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN } from '../influx/line-protocol.js';
+import { AGENT_ID_TAG, NAME_PATTERN, NAME_RULE, RESERVED_KEYS, TAG_VALUE_PATTERN, encodePoint } from '@agentmon/contracts';
 import { pointerToPath } from '../ingest/json-batch.validator.js';
 import { Details, MAX_FIELDS_PER_POINT, MAX_TAGS_PER_POINT, checkTime, pointTooBig, type PointLimits, type PreparedBatch } from '../ingest/point-rules.js';
 import {
@@ -248,11 +248,11 @@ class Mapping {
     if (this.details.total > before || !fields || measurement === null || resource.agentId === null || !resource.ok) return;
 
     const point: StoredPoint = { agent_id: resource.agentId, measurement, tags, fields, time };
-    const json = JSON.stringify(point);
-    const tooBig = pointTooBig(json, this.limits.maxPointBytes);
+    const line = encodePoint(point);
+    const tooBig = pointTooBig(line, this.limits.maxPointBytes);
     if (tooBig) return void bad('', tooBig);
     this.points.push(point);
-    this.encoded.push(json);
+    this.encoded.push(line);
     this.paths.push(at);
   }
 

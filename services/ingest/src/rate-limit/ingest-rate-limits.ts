@@ -21,7 +21,9 @@ const EXEMPT = new Set(['/health/live', '/health/ready', '/metrics']);
  * client address, charged in one script call when a request arrives (a Fastify onRequest hook),
  * before its body is read or its key verified, so a client over its budget costs neither memory
  * nor a question to auth. When Redis is away requests pass unchecked (logged, counted): telemetry
- * must not stop because the limiter cannot count it.
+ * must not stop because the limiter cannot count it. Busy keys and addresses lease units ahead
+ * (RATE_LIMIT_LEASE_MS): at 1,000 requests/s one Redis script call per request was the largest
+ * single cost of the ingest process (docs/benchmarks.md).
  */
 @Injectable()
 export class IngestRateLimits {
@@ -35,7 +37,15 @@ export class IngestRateLimits {
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.budgets = ingestBudgets(config);
-    this.limiter = new RateLimiter({ redis, keyPrefix: INGEST_RATE_LIMIT_PREFIX, timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS, logger, registry });
+    this.limiter = new RateLimiter({
+      redis,
+      keyPrefix: INGEST_RATE_LIMIT_PREFIX,
+      timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      logger,
+      registry,
+      // agents push steadily: a busy key spends leased units instead of a Redis call per request
+      ...(config.RATE_LIMIT_LEASE_MS > 0 ? { lease: { horizonMs: config.RATE_LIMIT_LEASE_MS } } : {}),
+    });
   }
 
   /** Adds the hook that charges every request (but the probes) and answers 429 beyond a budget. */

@@ -5,7 +5,7 @@
  * index, so a test can insist on a refusal that names that item.
  */
 import fc from 'fast-check';
-import { encodePoint } from '../../src/influx/line-protocol.js';
+import { encodePoint } from '@agentmon/contracts';
 
 /** One seed for every fuzz run; set FUZZ_SEED to replay another. */
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20_261_127);

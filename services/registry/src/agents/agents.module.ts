@@ -4,9 +4,10 @@ import { AgentsService } from './agents.service.js';
 import { TelemetryConsumer } from './telemetry.consumer.js';
 import { OfflineSweeper } from './offline-sweeper.js';
 import { OutboxPublisher } from '../outbox/outbox.publisher.js';
+import { RegistryMetrics } from '../metrics/registry-metrics.js';
 
 @Module({
   controllers: [AgentsController],
-  providers: [AgentsService, TelemetryConsumer, OfflineSweeper, OutboxPublisher],
+  providers: [AgentsService, TelemetryConsumer, OfflineSweeper, OutboxPublisher, RegistryMetrics],
 })
 export class AgentsModule {}

@@ -9,17 +9,40 @@ import type { InfluxMigration, MigrationContext } from './migration.js';
  * Aggregates written before this step have no `sum_<field>`; only the last 15 minutes / 2 hours are
  * recomputed with it.
  */
-export function continuousQueriesV2(database: string): { name: string; replaces: string; statement: string }[] {
+export function continuousQueriesV2(database: string): ContinuousQuerySpec[] {
+  return [
+    aggregateQuery(database, 'cq_agg_1m_v2', 'cq_agg_1m', '1m', '15m', '1m', 'agg_1m'),
+    aggregateQuery(database, 'cq_agg_1h_v2', 'cq_agg_1h', '5m', '2h', '1h', 'agg_1h'),
+  ];
+}
+
+export interface ContinuousQuerySpec {
+  name: string;
+  /** the query this one replaces (dropped once this one exists) */
+  replaces: string;
+  statement: string;
+}
+
+/** mean, min, max, count and sum of every field of every measurement of `raw`, by every tag, into `target`. */
+export function aggregateQuery(database: string, name: string, replaces: string, every: string, forWindow: string, group: string, target: string): ContinuousQuerySpec {
   const db = quoteIdent(database);
-  const cq = (name: string, replaces: string, every: string, forWindow: string, group: string, target: string) => ({
+  return {
     name,
     replaces,
     statement:
       `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} RESAMPLE EVERY ${every} FOR ${forWindow} BEGIN ` +
       `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO ${db}.${quoteIdent(target)}.:MEASUREMENT ` +
       `FROM ${db}.${quoteIdent('raw')}./.*/ GROUP BY time(${group}), * END`,
-  });
-  return [cq('cq_agg_1m_v2', 'cq_agg_1m', '1m', '15m', '1m', 'agg_1m'), cq('cq_agg_1h_v2', 'cq_agg_1h', '5m', '2h', '1h', 'agg_1h')];
+  };
+}
+
+/** Creates each query that does not exist yet, then drops the one it replaces: never a moment with neither. */
+export async function replaceContinuousQueries(ctx: MigrationContext, specs: ContinuousQuerySpec[]): Promise<void> {
+  const names = await continuousQueryNames(ctx);
+  for (const { name, replaces, statement } of specs) {
+    if (!names.has(name)) await ctx.client.query(statement);
+    if (names.has(replaces)) await ctx.client.query(`DROP CONTINUOUS QUERY ${quoteIdent(replaces)} ON ${quoteIdent(ctx.database)}`);
+  }
 }
 
 export async function continuousQueryNames(ctx: MigrationContext): Promise<Set<string>> {
@@ -35,10 +58,6 @@ export async function continuousQueryNames(ctx: MigrationContext): Promise<Set<s
 export const ContinuousQueriesWithSum0003: InfluxMigration = {
   id: '0003-continuous-queries-with-sum',
   async up(ctx: MigrationContext) {
-    const names = await continuousQueryNames(ctx);
-    for (const { name, replaces, statement } of continuousQueriesV2(ctx.database)) {
-      if (!names.has(name)) await ctx.client.query(statement);
-      if (names.has(replaces)) await ctx.client.query(`DROP CONTINUOUS QUERY ${quoteIdent(replaces)} ON ${quoteIdent(ctx.database)}`);
-    }
+    await replaceContinuousQueries(ctx, continuousQueriesV2(ctx.database));
   },
 };

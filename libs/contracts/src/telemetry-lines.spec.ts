@@ -1,5 +1,4 @@
-import { encodeFieldValue, encodePoint, isValidName } from './line-protocol.js';
-import { quoteIdent, quoteString } from './influxql.js';
+import { TelemetryLines, TelemetryLinesError, encodeFieldValue, encodePoint, isValidName } from './telemetry-lines.js';
 
 describe('line protocol encoding', () => {
   it('writes measurement, sorted tags with agent_id, fields and the time in ms', () => {
@@ -52,15 +51,45 @@ describe('line protocol encoding', () => {
   });
 });
 
-describe('InfluxQL quoting', () => {
-  it('quotes identifiers so that no name can end the identifier', () => {
-    expect(quoteIdent('cpu')).toBe('"cpu"');
-    expect(quoteIdent('a"b')).toBe('"a\\"b"');
-    expect(quoteIdent('a\\" ; DROP DATABASE x; --')).toBe('"a\\\\\\" ; DROP DATABASE x; --"');
+
+describe('TelemetryLines (the stream form of accepted points)', () => {
+  const points = [
+    { agent_id: 'agent-1', measurement: 'agent_metrics', tags: { az: 'b' }, fields: { cpu_usage: 45.2, up: true }, time: 1_764_244_800_000 },
+    { agent_id: 'agent-2', measurement: 'my m,x=1', tags: { 'k ey,=': 'v al,=ue' }, fields: { 'f ie,=ld': -1.5e-7, note: 'say "hi" \\ bye\nnext line' }, time: 1_764_244_800_001 },
+    { agent_id: 'agent-1', measurement: 'C:\\m', tags: { dir: 'C:\\Users', __proto__: 'x' }, fields: { v: 0, off: false }, time: 5 },
+  ];
+
+  it('decodes exactly what it encoded: names with escapes, strings with quotes, backslashes and newlines', () => {
+    const lines = TelemetryLines.fromPoints(points);
+    expect(lines.points()).toEqual(points);
+    // from the bytes alone, as a consumer receives them
+    expect(new TelemetryLines(lines.data).points()).toEqual(points);
   });
-  it('quotes string literals so that no value can end the literal', () => {
-    expect(quoteString("it's")).toBe("'it\\'s'");
-    expect(quoteString("x\\' OR 1=1 --")).toBe("'x\\\\\\' OR 1=1 --'");
-    expect(quoteString('two\nlines')).toBe("'two\\nlines'");
+
+  it('keeps only the lines of the measurements and agents asked for', () => {
+    const lines = TelemetryLines.fromPoints(points);
+    expect(lines.points({ measurements: new Set(['agent_metrics']) })).toEqual([points[0]]);
+    expect(lines.points({ agents: new Set(['agent-1']) })).toEqual([points[0], points[2]]);
+    expect(lines.points({ agents: new Set(['agent-2']), measurements: new Set(['agent_metrics']) })).toEqual([]);
+  });
+
+  it('reads the spellings of booleans line protocol allows, as ingest passes them on', () => {
+    const lines = TelemetryLines.fromText('m,agent_id=a b1=T,b2=False,b3=t,n=-0 12\nm,agent_id=b x=1e3 13');
+    expect(lines.points()).toEqual([
+      { agent_id: 'a', measurement: 'm', tags: {}, fields: { b1: true, b2: false, b3: true, n: 0 }, time: 12 },
+      { agent_id: 'b', measurement: 'm', tags: {}, fields: { x: 1000 }, time: 13 },
+    ]);
+  });
+
+  it.each([
+    ['a line without agent_id', 'm v=1 1'],
+    ['a line without timestamp', 'm,agent_id=a v=1'],
+    ['a line without fields', 'm,agent_id=a 1'],
+    ['an integer suffix', 'm,agent_id=a v=1i 1'],
+    ['an unterminated string', 'm,agent_id=a v="open 1'],
+    ['text after the timestamp', 'm,agent_id=a v=1 1 2'],
+    ['a fractional timestamp', 'm,agent_id=a v=1 1.5'],
+  ])('refuses text that is not in the normal form: %s', (_what, text) => {
+    expect(() => TelemetryLines.fromText(text).points()).toThrow(TelemetryLinesError);
   });
 });

@@ -1,0 +1,536 @@
+import { AGENT_ID_TAG, RESERVED_KEYS, type StoredPoint } from '@agentmon/contracts';
+import type { Precision } from './line-protocol.parser.js';
+import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, type FieldKind, type PointLimits } from './point-rules.js';
+
+/**
+ * The fast path of line protocol: one pass over the body that checks what `parseLineProtocol` (the
+ * slow path, and the authority for errors) checks, without building an object per point, and
+ * yields the batch in the stream's normal form (TelemetryLines) — the client's own text where it is
+ * already normal, rewritten only where it is not:
+ * - timestamps become epoch ms (`ns` drops 6 digits, `us` 3; `s`, `m`, `h` are multiplied); a line
+ *   without one gets the time of receipt;
+ * - `12i` and `12u` lose their suffix (numbers travel as floats);
+ * - `\r\n` line ends, comments, blank lines and leading whitespace are dropped.
+ *
+ * It gives up (null) on anything unusual, and then the caller parses the body with the slow path:
+ * any backslash, a control character outside a line end, a newline or control character inside a
+ * string, several spaces or a tab between the parts, a number in another spelling than
+ * `-?(0|[1-9]\d*)(\.\d+)?` (with `i`/`u` for integers of at most 18 digits), `-0`, a timestamp that is
+ * negative, has a leading zero or more digits than can be converted exactly, text after the
+ * timestamp, a very long line — and every error. So it accepts a subset of what the slow path
+ * accepts, with the same points (`line-protocol.fast.spec.ts` checks both over the fuzz corpora).
+ *
+ * Names are checked once per distinct line shape (measurement, tag keys, field keys and field
+ * kinds): reserved names, lengths, counts, duplicates, agent_id present, one kind per field in the
+ * batch. Values are checked on every line.
+ */
+export interface FastBatch {
+  /** the lines in the stream's normal form, joined by `\n` (no newline at either end) */
+  text: string;
+  /** `text` is the start of the body (the body's bytes, cut to `text`, are the message bytes) */
+  bodyPrefix: boolean;
+  points: number;
+  /** every agent_id of the batch, in the order of first appearance */
+  agents: string[];
+  /** measurement → field → kind of every field of the batch (for the check against InfluxDB) */
+  fieldKinds: Map<string, Map<string, FieldKind>>;
+  /**
+   * For each agent and line shape, the point of its newest line (the last of the newest when several
+   * share a time), in the order of the batch: observing these gives every field's newest value per
+   * agent, as observing every point would, without decoding the other lines (for the latest values).
+   */
+  newestPoints(): LatestPoint[];
+}
+
+/** What the latest values need of a point (its tags are not decoded). */
+export type LatestPoint = Pick<StoredPoint, 'agent_id' | 'measurement' | 'fields' | 'time'>;
+
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const QUOTE = 34;
+const HASH = 35;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+const EQUALS = 61;
+const DEL = 127;
+const LOWER_I = 105;
+const LOWER_U = 117;
+const LOWER_T = 116;
+const UPPER_T = 84;
+const LOWER_F = 102;
+const UPPER_F = 70;
+
+const K_NUMBER = 1;
+const K_BOOLEAN = 2;
+const K_STRING = 3;
+const KIND_OF: readonly FieldKind[] = ['number', 'number', 'boolean', 'string'];
+
+/** the characters of an agent id: [A-Za-z0-9._:-] */
+const AGENT_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-') AGENT_CHAR[c.charCodeAt(0)] = 1;
+const BOOLEAN_WORDS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
+
+/** most timestamp digits whose milliseconds are computed exactly without BigInt (as the slow path does) */
+const MAX_DIGITS: Record<Precision, number> = { ns: 21, us: 18, ms: 15, s: 12, m: 10, h: 9 };
+/** digits dropped to get milliseconds */
+const DROP: Record<Precision, number> = { ns: 6, us: 3, ms: 0, s: 0, m: 0, h: 0 };
+const MULTIPLY: Record<Precision, number> = { ns: 1, us: 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** most characters of a number (a float without exponent this long is always finite) */
+const MAX_NUMBER_CHARS = 64;
+/** most digits of an `i`/`u` integer (19 may leave the 64-bit range) */
+const MAX_INTEGER_DIGITS = 18;
+
+interface Newest {
+  shape: Shape;
+  start: number;
+  end: number;
+  time: number;
+}
+
+/** The keys of a kind of line: measurement, tag keys, field keys and field kinds, in line order. */
+interface Shape {
+  index: number;
+  measurement: string;
+  fieldKeys: string[];
+  kinds: Uint8Array;
+  /**
+   * The shape as the scanner meets it: the characters of each key, -1 after each key, the kind of
+   * each field as -10 - kind after its key, -2 at the end (no character code is negative, so a line
+   * of another shape differs before it could read past the end).
+   */
+  template: Int32Array;
+  /** the position of agent_id among the tag keys */
+  agentTag: number;
+}
+
+/** An agent of the batch, found by a hash of its id computed while the id is checked. */
+interface Agent {
+  id: string;
+  /** another agent whose id has the same hash */
+  next: Agent | undefined;
+  /** per shape index: the agent's newest line of that shape */
+  newest: (Newest | undefined)[];
+}
+
+const KEY_END = -1;
+const SHAPE_END = -2;
+const KIND_BASE = -10;
+const NO_SHAPE = Int32Array.of(SHAPE_END);
+
+export function scanLineProtocol(body: string, precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
+  if (body.indexOf('\\') !== -1) return null;
+  return new FastScanner(body, precision, limits, maxPoints).run();
+}
+
+/**
+ * The fields of a line of the output (the normal form, as the scanner wrote it: no escapes, no space
+ * in names or tag values), read by its shape: the fields start after the first space.
+ */
+function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
+  const { fieldKeys, kinds } = n.shape;
+  const fields: StoredPoint['fields'] = {};
+  let p = text.indexOf(' ', n.start) + 1;
+  for (let f = 0; f < fieldKeys.length; f++) {
+    const key = fieldKeys[f]!;
+    p += key.length + 1;
+    let value: number | boolean | string;
+    let q: number;
+    if (kinds[f] === K_STRING) {
+      q = text.indexOf('"', p + 1);
+      value = text.slice(p + 1, q);
+      q++;
+    } else {
+      q = p;
+      for (let c = text.charCodeAt(q); c !== COMMA && c !== SPACE && q < n.end; c = text.charCodeAt(++q));
+      if (kinds[f] === K_BOOLEAN) value = text.charCodeAt(p) === LOWER_T || text.charCodeAt(p) === UPPER_T;
+      else value = Number(text.slice(p, q));
+    }
+    // own property also for `__proto__`, which must not reach the prototype setter
+    if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+    else fields[key] = value;
+    p = q + 1;
+  }
+  return fields;
+}
+
+/** `key` stands at `at` in `s` */
+function sameAt(s: string, at: number, key: string): boolean {
+  for (let j = 0; j < key.length; j++) if (s.charCodeAt(at + j) !== key.charCodeAt(j)) return false;
+  return true;
+}
+
+class FastScanner {
+  private readonly shapes = new Map<string, Shape>();
+  /** the shape last seen with each measurement */
+  private readonly byMeasurement = new Map<string, Shape>();
+  private readonly fieldKinds = new Map<string, Map<string, FieldKind>>();
+  private readonly agentsByHash = new Map<number, Agent>();
+  private readonly agents: Agent[] = [];
+  // key positions of the line being read: start and end of each tag key, of each field key
+  private readonly tagKeyAt = new Int32Array(2 * (MAX_TAGS_PER_POINT + 1));
+  private readonly fieldKeyAt = new Int32Array(2 * MAX_FIELDS_PER_POINT);
+  private readonly kinds = new Uint8Array(MAX_FIELDS_PER_POINT);
+
+  constructor(
+    private readonly s: string,
+    private readonly precision: Precision,
+    private readonly limits: PointLimits,
+    private readonly maxPoints: number,
+  ) {}
+
+  run(): FastBatch | null {
+    const s = this.s;
+    const len = s.length;
+    const limits = this.limits;
+    const tagKeyAt = this.tagKeyAt;
+    const fieldKeyAt = this.fieldKeyAt;
+    const kinds = this.kinds;
+    const maxDigits = MAX_DIGITS[this.precision];
+    const drop = DROP[this.precision];
+    const multiply = MULTIPLY[this.precision];
+    const receipt = ` ${limits.receivedAt}`;
+    let last: Shape | null = null;
+    // The output is the body with replacements: `out` holds what is final, the body from `runStart`
+    // on is copied as it is until the next replacement.
+    let out = '';
+    let runStart = 0;
+    /** where the content of the last line ended in the body (-1: no line yet) */
+    let prevEnd = -1;
+    let points = 0;
+    let i = 0;
+    let c = 0;
+
+    for (;;) {
+      // the next point: past blank lines, comments and leading whitespace, as the slow path skips them
+      while (i < len) {
+        c = s.charCodeAt(i);
+        if (c === SPACE || c === TAB || c === CR || c === LF) i++;
+        else if (c === HASH) {
+          const nl = s.indexOf('\n', i);
+          i = nl === -1 ? len : nl;
+        } else break;
+      }
+      if (i >= len) break;
+      const ls = i;
+      // one \n between two lines, nothing before the first
+      if (prevEnd === -1) runStart = ls;
+      else if (ls !== prevEnd + 1 || s.charCodeAt(prevEnd) !== LF) {
+        out += `${s.slice(runStart, prevEnd)}\n`;
+        runStart = ls;
+      }
+      const outStart = out.length + (ls - runStart);
+      // The keys are compared with the shape of the last line while they are read (`same` as long
+      // as they agree; `t` the position in its template).
+      let shape: Shape | null = last;
+      let template = shape === null ? NO_SHAPE : shape.template;
+      let same = true;
+      let t = 0;
+
+      // measurement
+      while (i < len) {
+        c = s.charCodeAt(i);
+        if (c === COMMA || c === SPACE) break;
+        if (c < SPACE || c === DEL) return null;
+        if (same && template[t++] !== c) same = false;
+        i++;
+      }
+      if (i >= len || i === ls) return null;
+      const measurementEnd = i;
+      if (same && template[t++] !== KEY_END) same = false;
+      if (!same) {
+        // another measurement than the last line's: compare with the shape last seen with this one
+        shape = this.byMeasurement.get(s.slice(ls, measurementEnd)) ?? null;
+        if (shape !== null) {
+          template = shape.template;
+          same = true;
+          t = 0;
+          for (let k = ls; k < measurementEnd && same; k++) if (template[t++] !== s.charCodeAt(k)) same = false;
+          if (same && template[t++] !== KEY_END) same = false;
+        }
+      }
+
+      // tags
+      let nTags = 0;
+      let agentStart = -1;
+      let agentEnd = -1;
+      let agentHash = 0;
+      while (c === COMMA) {
+        const ks = ++i;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === EQUALS) break;
+          if (c <= SPACE || c === COMMA || c === DEL) return null;
+          if (same && template[t++] !== c) same = false;
+          i++;
+        }
+        if (i >= len || i === ks) return null;
+        if (same && template[t++] !== KEY_END) same = false;
+        const ke = i;
+        const vs = ++i;
+        if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(s, ks, AGENT_ID_TAG)) {
+          let h = 0;
+          while (i < len) {
+            c = s.charCodeAt(i);
+            if (c === COMMA || c === SPACE) break;
+            if (c >= 128 || AGENT_CHAR[c] === 0) return null;
+            h = (Math.imul(h, 31) + c) & 0x3fffffff;
+            i++;
+          }
+          if (i - vs > 128) return null;
+          agentStart = vs;
+          agentEnd = i;
+          agentHash = h;
+        } else {
+          while (i < len) {
+            c = s.charCodeAt(i);
+            if (c === COMMA || c === SPACE) break;
+            if (c < SPACE || c === EQUALS || c === DEL) return null;
+            i++;
+          }
+          if (i - vs > 256) return null;
+        }
+        if (i >= len || i === vs) return null;
+        if (nTags > MAX_TAGS_PER_POINT) return null;
+        tagKeyAt[2 * nTags] = ks;
+        tagKeyAt[2 * nTags + 1] = ke;
+        nTags++;
+      }
+      // c is the space before the fields; exactly one
+      if (++i >= len) return null;
+      c = s.charCodeAt(i);
+      if (c === SPACE || c === TAB) return null;
+
+      // fields
+      let nFields = 0;
+      for (;;) {
+        const ks = i;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === EQUALS) break;
+          if (c <= SPACE || c === COMMA || c === DEL) return null;
+          if (same && template[t++] !== c) same = false;
+          i++;
+        }
+        if (i >= len || i === ks || nFields >= MAX_FIELDS_PER_POINT) return null;
+        if (same && template[t++] !== KEY_END) same = false;
+        fieldKeyAt[2 * nFields] = ks;
+        fieldKeyAt[2 * nFields + 1] = i;
+        if (++i >= len) return null;
+        c = s.charCodeAt(i);
+        let kind: number;
+        if (c === QUOTE) {
+          const vs = ++i;
+          while (i < len) {
+            c = s.charCodeAt(i);
+            if (c === QUOTE) break;
+            if (c < SPACE || c === DEL) return null;
+            i++;
+          }
+          if (i >= len || i - vs > MAX_FIELD_STRING) return null;
+          i++;
+          kind = K_STRING;
+        } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+          const vs = i;
+          const negative = c === MINUS;
+          if (negative && ++i >= len) return null;
+          const ds = i;
+          let nonZero = false;
+          while (i < len) {
+            c = s.charCodeAt(i);
+            if (c < ZERO || c > NINE) break;
+            if (c !== ZERO) nonZero = true;
+            i++;
+          }
+          const digits = i - ds;
+          // no digit (a lone "-"), or a leading zero
+          if (digits === 0 || (digits > 1 && s.charCodeAt(ds) === ZERO)) return null;
+          if (i < len) {
+            c = s.charCodeAt(i);
+            if (c === DOT) {
+              const fs = ++i;
+              while (i < len) {
+                c = s.charCodeAt(i);
+                if (c < ZERO || c > NINE) break;
+                if (c !== ZERO) nonZero = true;
+                i++;
+              }
+              if (i === fs) return null;
+            } else if (c === LOWER_I || (c === LOWER_U && !negative)) {
+              if (digits > MAX_INTEGER_DIGITS) return null;
+              // the number travels as a float: the suffix goes
+              out += s.slice(runStart, i);
+              runStart = ++i;
+            }
+          }
+          // -0 becomes 0 in the slow path
+          if ((negative && !nonZero) || i - vs > MAX_NUMBER_CHARS) return null;
+          kind = K_NUMBER;
+        } else if (c === LOWER_T || c === UPPER_T || c === LOWER_F || c === UPPER_F) {
+          const vs = i;
+          while (i < len) {
+            c = s.charCodeAt(i);
+            if (c === COMMA || c === SPACE || c === LF || c === CR) break;
+            i++;
+          }
+          if (i - vs > 5 || !BOOLEAN_WORDS.has(s.slice(vs, i))) return null;
+          kind = K_BOOLEAN;
+        } else return null;
+        if (same && template[t++] !== KIND_BASE - kind) same = false;
+        kinds[nFields++] = kind;
+        if (i >= len) break;
+        c = s.charCodeAt(i);
+        if (c !== COMMA) break;
+        i++;
+      }
+
+      // timestamp
+      let time: number;
+      let end: number;
+      if (i < len && c === SPACE) {
+        const ts = ++i;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c < ZERO || c > NINE) break;
+          i++;
+        }
+        end = i;
+        const n = end - ts;
+        if (n === 0 || n > maxDigits || n <= drop || s.charCodeAt(ts) === ZERO) return null;
+        let v = 0;
+        for (let k = ts, to = end - drop; k < to; k++) v = v * 10 + (s.charCodeAt(k) - ZERO);
+        time = v * multiply;
+        if (drop > 0) {
+          out += s.slice(runStart, end - drop);
+          runStart = end;
+        } else if (multiply === 1000) {
+          out += `${s.slice(runStart, end)}000`;
+          runStart = end;
+        } else if (multiply > 1) {
+          out += s.slice(runStart, ts) + String(time);
+          runStart = end;
+        }
+      } else {
+        end = i;
+        time = limits.receivedAt;
+        out += s.slice(runStart, end) + receipt;
+        runStart = end;
+      }
+      // the line ends here: \n, \r\n, or the end of the body
+      if (i < len) {
+        c = s.charCodeAt(i);
+        if (c === CR) {
+          if (i + 1 < len && s.charCodeAt(i + 1) !== LF) return null;
+        } else if (c !== LF) return null;
+      }
+      if (checkTime(time, limits) !== null) return null;
+      // the slow path's encoding of the point is at most about twice as long as the line (t → true, …)
+      if ((2 * (end - ls) + 32) * 3 > limits.maxPointBytes) return null;
+      if (++points > this.maxPoints) return null;
+
+      if (!same || template[t] !== SHAPE_END) {
+        shape = this.shapeOf(ls, measurementEnd, nTags, nFields);
+        if (shape === null) return null;
+      }
+      last = shape;
+      const agent = this.agentAt(agentStart, agentEnd, agentHash);
+      const outEnd = out.length + (end - runStart);
+      const newest = agent.newest[shape!.index];
+      if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
+      else if (time >= newest.time) {
+        newest.start = outStart;
+        newest.end = outEnd;
+        newest.time = time;
+      }
+      prevEnd = end;
+    }
+
+    const bodyPrefix = out === '' && (prevEnd === -1 || runStart === 0);
+    const text = prevEnd === -1 ? '' : bodyPrefix && prevEnd === len ? s : out + s.slice(runStart, prevEnd);
+    const agents = this.agents;
+    return {
+      text,
+      bodyPrefix,
+      points,
+      agents: agents.map((a) => a.id),
+      fieldKinds: this.fieldKinds,
+      newestPoints: () => {
+        const newest: { agent: string; n: Newest }[] = [];
+        for (const a of agents) for (const n of a.newest) if (n !== undefined) newest.push({ agent: a.id, n });
+        // in the order of the body, so that of two lines with one time the later one wins, as it does point by point
+        newest.sort((x, y) => x.n.start - y.n.start);
+        return newest.map(({ agent, n }) => ({ agent_id: agent, measurement: n.shape.measurement, fields: fieldsOf(text, n), time: n.time }));
+      },
+    };
+  }
+
+  /** The agent whose id stands at [start, end), `hash` its hash. */
+  private agentAt(start: number, end: number, hash: number): Agent {
+    const s = this.s;
+    let agent = this.agentsByHash.get(hash);
+    while (agent !== undefined && (agent.id.length !== end - start || !sameAt(s, start, agent.id))) agent = agent.next;
+    if (agent === undefined) {
+      agent = { id: s.slice(start, end), next: this.agentsByHash.get(hash), newest: [] };
+      this.agentsByHash.set(hash, agent);
+      this.agents.push(agent);
+    }
+    return agent;
+  }
+
+  /** The shape of the line read: known, or new and checked; null when its names break a rule. */
+  private shapeOf(ls: number, measurementEnd: number, nTags: number, nFields: number): Shape | null {
+    const s = this.s;
+    const measurement = s.slice(ls, measurementEnd);
+    const tagKeys: string[] = [];
+    for (let t = 0; t < nTags; t++) tagKeys.push(s.slice(this.tagKeyAt[2 * t], this.tagKeyAt[2 * t + 1]));
+    const fieldKeys: string[] = [];
+    for (let f = 0; f < nFields; f++) fieldKeys.push(s.slice(this.fieldKeyAt[2 * f], this.fieldKeyAt[2 * f + 1]));
+    const kinds = this.kinds.slice(0, nFields);
+    // control characters cannot occur in names, so they separate the parts
+    const key = `${measurement}\u0000${tagKeys.join('\u0001')}\u0000${fieldKeys.map((k, f) => `${k}\u0002${kinds[f]}`).join('\u0001')}`;
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      if (!this.checkNames(measurement, tagKeys, fieldKeys, kinds)) return null;
+      const template: number[] = [];
+      const put = (k: string) => {
+        for (let j = 0; j < k.length; j++) template.push(k.charCodeAt(j));
+        template.push(KEY_END);
+      };
+      put(measurement);
+      for (const k of tagKeys) put(k);
+      fieldKeys.forEach((k, f) => {
+        put(k);
+        template.push(KIND_BASE - kinds[f]!);
+      });
+      template.push(SHAPE_END);
+      shape = { index: this.shapes.size, measurement, fieldKeys, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
+      this.shapes.set(key, shape);
+    }
+    this.byMeasurement.set(measurement, shape);
+    return shape;
+  }
+
+  /** The rules for names (the characters were checked while reading), and one kind per field in the batch. */
+  private checkNames(measurement: string, tagKeys: string[], fieldKeys: string[], kinds: Uint8Array): boolean {
+    if (measurement.length > 256) return false;
+    const tags = new Set(tagKeys);
+    if (tags.size !== tagKeys.length || !tags.has(AGENT_ID_TAG) || tagKeys.length - 1 > MAX_TAGS_PER_POINT) return false;
+    for (const k of tagKeys) if (k !== AGENT_ID_TAG && (RESERVED_KEYS.has(k) || k.length > 128)) return false;
+    // a field named twice is taken by the slow path (the last value wins there, as in InfluxDB)
+    if (new Set(fieldKeys).size !== fieldKeys.length || fieldKeys.length > MAX_FIELDS_PER_POINT) return false;
+    for (const k of fieldKeys) if (RESERVED_KEYS.has(k) || k.length > 256) return false;
+    let known = this.fieldKinds.get(measurement);
+    if (known === undefined) this.fieldKinds.set(measurement, (known = new Map()));
+    for (let f = 0; f < fieldKeys.length; f++) {
+      const kind = KIND_OF[kinds[f]!]!;
+      const before = known.get(fieldKeys[f]!);
+      if (before === undefined) known.set(fieldKeys[f]!, kind);
+      else if (before !== kind) return false;
+    }
+    return true;
+  }
+}
