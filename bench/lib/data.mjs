@@ -1,6 +1,9 @@
 // The points of the peak phase, identical for the direct-to-InfluxDB baseline and the run through
 // ingest. Point k (over all batches) belongs to agent k % agents and has the time t0 + floor(k /
 // agents) ms, so every (series, time) pair is unique and InfluxDB's count equals the points sent.
+// The agents are the first of the steady phase's fleet (bench-agent-00000…), already registered: a
+// peak is a burst from the fleet (a backlog flushed after an outage, a batch exporter), not a
+// thousand agents pushing for the first time, which the warm-up phase measures.
 
 export const PEAK_MEASUREMENT = 'bench_peak';
 
@@ -13,7 +16,7 @@ export function peakBatch(b, points, agents, t0) {
     const k = b * points + j;
     const a = k % agents;
     lines[j] =
-      `${PEAK_MEASUREMENT},agent_id=peak-agent-${String(a).padStart(4, '0')},host=node-${a % 50},region=eu-west-1 ` +
+      `${PEAK_MEASUREMENT},agent_id=bench-agent-${String(a).padStart(5, '0')},host=node-${a % 50},region=eu-west-1 ` +
       `cpu_usage=${value(k, 1)},memory_usage=${value(k, 2)},response_time=${value(k, 3) * 10} ${t0 + Math.floor(k / agents)}`;
   }
   return lines.join('\n');
