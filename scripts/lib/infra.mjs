@@ -5,6 +5,7 @@
 //       starting the installed ones that are stopped; runs InfluxDB from .agentmon/dev.
 // test: its own NATS (14222), Redis (16379) and InfluxDB (18086) under .agentmon/test, and
 //       databases named agentmon_test_*, so tests pass while `npm start` runs.
+import { influxdConfig } from './influx-config.mjs';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync, openSync } from 'node:fs';
 import net from 'node:net';
@@ -135,36 +136,7 @@ async function ensureNats(profile) {
 }
 
 function influxConfig(profile) {
-  const d = path.join(profile.dir, 'influxdb');
-  return `reporting-disabled = true
-bind-address = "127.0.0.1:${profile.influx.rpcPort}"
-[meta]
-  dir = "${d}/meta"
-[data]
-  dir = "${d}/data"
-  wal-dir = "${d}/wal"
-  query-log-enabled = false
-  cache-max-memory-size = "512m"
-  max-series-per-database = 0
-  max-values-per-tag = 0
-[coordinator]
-  write-timeout = "10s"
-[retention]
-  enabled = true
-  check-interval = "30m"
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:${profile.influx.port}"
-  auth-enabled = false
-  log-enabled = false
-  max-body-size = 0
-[continuous_queries]
-  enabled = true
-  log-enabled = false
-  run-interval = "10s"
-`;
+  return influxdConfig({ dir: path.join(profile.dir, 'influxdb'), port: profile.influx.port, rpcPort: profile.influx.rpcPort });
 }
 
 export function influxdBinary() {

@@ -6,6 +6,8 @@
  * here needs Node 22).
  */
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { AppError } from '@agentmon/contracts';
+import { quoteIdent } from './influxql.js';
 
 export interface InfluxClientOptions {
   url: string;
@@ -42,6 +44,13 @@ export class InfluxError extends Error {
   }
 }
 
+/** What a query answers its caller when InfluxDB failed: 503 with Retry-After while it is away, 502 when it refused. */
+export function queryFailure(err: unknown): unknown {
+  if (!(err instanceof InfluxError)) return err;
+  if (err.retryable) return new AppError('unavailable', 'InfluxDB is not answering; retry shortly', undefined, 5);
+  return new AppError('bad_gateway', 'InfluxDB refused the query');
+}
+
 export class InfluxClient {
   private readonly base: string;
   private readonly authHeader: Record<string, string>;
@@ -73,6 +82,14 @@ export class InfluxClient {
    * Runs InfluxQL statements (separated by `;`) and returns one result per statement. A statement
    * that failed throws, with InfluxDB's message.
    */
+  /** `SHOW FIELD KEYS` of one measurement in one retention policy: [field, InfluxDB type] pairs. */
+  async fieldKeys(database: string, retentionPolicy: string, measurement: string, opts: { timeoutMs?: number } = {}): Promise<[string, string][]> {
+    const [res] = await this.query(`SHOW FIELD KEYS ON ${quoteIdent(database)} FROM ${quoteIdent(retentionPolicy)}.${quoteIdent(measurement)}`, opts);
+    const out: [string, string][] = [];
+    for (const s of res?.series ?? []) for (const [key, type] of s.values ?? []) out.push([String(key), String(type)]);
+    return out;
+  }
+
   async query(q: string, opts: { db?: string; epoch?: 'ms'; timeoutMs?: number } = {}): Promise<InfluxStatementResult[]> {
     const form = new URLSearchParams({ q });
     if (opts.db) form.set('db', opts.db);

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from '../influx/influx.client.js';
-import { quoteIdent } from '../influx/influxql.js';
 import { LOGGER } from '../logger.token.js';
 import { Details, KIND_NAME, type FieldKind, type PreparedBatch } from './point-rules.js';
 
@@ -125,18 +124,13 @@ export class FieldTypesService {
     const db = this.config.INFLUX_DATABASE;
     let entry: Entry;
     try {
-      const [res] = await this.influx.query(`SHOW FIELD KEYS ON ${quoteIdent(db)} FROM ${quoteIdent('raw')}.${quoteIdent(measurement)}`, {
-        timeoutMs: LOOKUP_TIMEOUT_MS,
-      });
       const fields = new Map<string, Set<Kind>>();
-      for (const s of res?.series ?? []) {
-        for (const [key, type] of s.values ?? []) {
-          const kind = KIND_OF_INFLUX[String(type)];
-          if (!kind) continue;
-          let kinds = fields.get(String(key));
-          if (!kinds) fields.set(String(key), (kinds = new Set()));
-          kinds.add(kind);
-        }
+      for (const [key, type] of await this.influx.fieldKeys(db, 'raw', measurement, { timeoutMs: LOOKUP_TIMEOUT_MS })) {
+        const kind = KIND_OF_INFLUX[type];
+        if (!kind) continue;
+        let kinds = fields.get(key);
+        if (!kinds) fields.set(key, (kinds = new Set()));
+        kinds.add(kind);
       }
       entry = { fields, expires: Date.now() + TTL_MS };
     } catch (err) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type AggregateFn, type AggregateResult, type AggregateTimerange, type RpcParsedRequest } from '@agentmon/contracts';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
-import { InfluxClient, InfluxError, type InfluxSeries } from '../influx/influx.client.js';
+import { InfluxClient, queryFailure, type InfluxSeries } from '../influx/influx.client.js';
 import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { qualified, quoteIdent } from '../influx/influxql.js';
 import { STEPS, durationMs, formatDuration, type Source } from './historical.service.js';
@@ -181,25 +181,17 @@ export class AggregateService {
       }
       return result;
     } catch (err) {
-      if (err instanceof InfluxError) {
-        if (err.retryable) throw new AppError('unavailable', 'InfluxDB is not answering; retry shortly', undefined, 5);
-        throw new AppError('bad_gateway', 'InfluxDB refused the query');
-      }
-      throw err;
+      throw queryFailure(err);
     }
   }
 
   /** Each field of the measurement in the source: `number`, or the InfluxDB type of the others. */
   private async fieldTypes(db: string, source: Source, measurement: string): Promise<Map<string, string>> {
-    const [res] = await this.influx.query(`SHOW FIELD KEYS ON ${quoteIdent(db)} FROM ${quoteIdent(source)}.${quoteIdent(measurement)}`);
     const out = new Map<string, string>();
-    for (const s of res?.series ?? []) {
-      for (const [key, type] of s.values ?? []) {
-        const name = String(key);
-        if (source === 'raw') out.set(name, type === 'float' || type === 'integer' ? 'number' : String(type));
-        else if (name.startsWith('mean_')) out.set(name.slice(5), 'number');
-        else if (name.startsWith('count_') && !out.has(name.slice(6))) out.set(name.slice(6), 'non-numeric');
-      }
+    for (const [name, type] of await this.influx.fieldKeys(db, source, measurement)) {
+      if (source === 'raw') out.set(name, type === 'float' || type === 'integer' ? 'number' : type);
+      else if (name.startsWith('mean_')) out.set(name.slice(5), 'number');
+      else if (name.startsWith('count_') && !out.has(name.slice(6))) out.set(name.slice(6), 'non-numeric');
     }
     return out;
   }

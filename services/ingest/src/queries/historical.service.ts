@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type HistoricalResult, type RpcParsedRequest } from '@agentmon/contracts';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
-import { InfluxClient, InfluxError } from '../influx/influx.client.js';
+import { InfluxClient, queryFailure } from '../influx/influx.client.js';
 import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { qualified, quoteIdent, quoteString } from '../influx/influxql.js';
 
@@ -103,24 +103,16 @@ export class HistoricalService {
       }
       return { agent_id: q.agent_id, measurement: q.measurement, interval, series: fields.map((f) => ({ field: f, points: series.get(f)! })) };
     } catch (err) {
-      if (err instanceof InfluxError) {
-        if (err.retryable) throw new AppError('unavailable', 'InfluxDB is not answering; retry shortly', undefined, 5);
-        throw new AppError('bad_gateway', 'InfluxDB refused the query');
-      }
-      throw err;
+      throw queryFailure(err);
     }
   }
 
   /** The measurement's fields, with their types, in one retention policy. */
   private async allFields(db: string, source: Source, measurement: string): Promise<Map<string, string>> {
-    const [res] = await this.influx.query(`SHOW FIELD KEYS ON ${quoteIdent(db)} FROM ${quoteIdent(source)}.${quoteIdent(measurement)}`);
     const out = new Map<string, string>();
-    for (const s of res?.series ?? []) {
-      for (const [key, type] of s.values ?? []) {
-        const name = String(key);
-        if (source === 'raw') out.set(name, String(type));
-        else if (name.startsWith('mean_')) out.set(name.slice(5), String(type));
-      }
+    for (const [name, type] of await this.influx.fieldKeys(db, source, measurement)) {
+      if (source === 'raw') out.set(name, type);
+      else if (name.startsWith('mean_')) out.set(name.slice(5), type);
     }
     return out;
   }

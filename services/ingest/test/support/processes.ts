@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { influxdConfig } from '../../../../scripts/lib/influx-config.mjs';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..');
 const OFFSET = Number(process.env.AGENTMON_TEST_PORT_OFFSET ?? 0);
@@ -75,31 +76,8 @@ export class DedicatedInflux {
   }
 
   private config(): string {
-    const d = this.dir;
-    return `reporting-disabled = true
-bind-address = "127.0.0.1:${this.rpcPort}"
-[meta]
-  dir = "${d}/meta"
-[data]
-  dir = "${d}/data"
-  wal-dir = "${d}/wal"
-  query-log-enabled = false
-  cache-max-memory-size = "256m"
-[coordinator]
-  write-timeout = "10s"
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:${this.port}"
-  auth-enabled = false
-  log-enabled = false
-  max-body-size = 0
-[continuous_queries]
-  enabled = true
-  log-enabled = false
-  run-interval = "1s"
-`;
+    // continuous queries checked every second: a test need not wait for them
+    return influxdConfig({ dir: this.dir, port: this.port, rpcPort: this.rpcPort, cacheMaxMemory: '256m', cqRunInterval: '1s' });
   }
 }
 
