@@ -510,7 +510,7 @@ async function main() {
   stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv });
   const keys = await mintKeys(secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
   say(`minted ${keys.length} ingest:write API keys through the gateway (the agents share them round robin)`);
-  // the ingest service creates its database, retention policies and continuous queries at start
+  // the ingest service creates its database and retention policies at start
   for (let i = 0; ; i++) {
     const rps = await influxQuery(`SHOW RETENTION POLICIES ON ${DB}`).catch(() => null);
     if (rps?.[0]?.series?.[0]?.values?.some((v) => v[0] === 'raw')) break;
@@ -530,7 +530,7 @@ async function main() {
     timeoutMs: cfg.timeoutMs,
     firstSeq,
   });
-  // what the stack costs with no load at all (timers, health checks, continuous queries)
+  // what the stack costs with no load at all (timers, health checks, downsampling)
   say(`idle: ${cfg.idleS} s without load`);
   const idle = await phase('idle', () => sleep(cfg.idleS * 1000).then(() => ({})));
   let warmup = null;

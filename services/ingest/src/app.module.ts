@@ -12,6 +12,7 @@ import { InfluxModule } from './influx/influx.module.js';
 import { InfluxClient } from './influx/influx.client.js';
 import { QueriesModule } from './queries/queries.module.js';
 import { BackpressureModule } from './backpressure/backpressure.module.js';
+import { DownsampleModule } from './downsample/downsample.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { INGEST_METRICS, ingestMetrics } from './stats/ingest-metrics.js';
 import { IngestStatsService } from './stats/ingest-stats.service.js';
@@ -43,6 +44,7 @@ export class AppModule {
         QueriesModule,
         BackpressureModule,
         RateLimitModule,
+        DownsampleModule,
       ],
       controllers: [HealthRpcController],
       providers: [

@@ -11,7 +11,7 @@ const config = loadIngestConfig();
 const logger = createLogger('ingest', config.LOG_LEVEL);
 try {
   if (config.MIGRATE_ONLY) {
-    // the Helm pre-upgrade hook: InfluxDB database, retention policies and continuous queries, then exit
+    // the Helm pre-upgrade hook: InfluxDB database, retention policies, then exit
     const client = new InfluxClient({
       url: config.INFLUX_URL,
       database: config.INFLUX_DATABASE,

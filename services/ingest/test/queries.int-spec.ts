@@ -1,6 +1,6 @@
 /**
  * Aggregates, latest values and downsampling: the ingest service in-process against the test
- * profile's NATS, Redis and InfluxDB (whose continuous queries are checked every 10 s). Points go in
+ * profile's NATS, Redis and InfluxDB. Points go in
  * through the public push API and the real writer; auth is a test double at the NATS boundary.
  */
 import 'reflect-metadata';
@@ -15,6 +15,7 @@ import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
+import { DownsamplerService, downsampleDoneKey, downsampleLockKey } from '../src/downsample/downsampler.service.js';
 
 const DB = 'agentmon_int_queries';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -78,7 +79,7 @@ let doubles: INestMicroservice;
 let rpc: RpcClient;
 let redis: Redis;
 
-// Downsampling input, pushed first so the scheduled continuous query has run by the last test:
+// Downsampling input, pushed first:
 // two agents, three points each in one minute a few minutes ago, a string field that only count keeps.
 const DS = `downsampled_${RUN}`;
 const dsMinute = Math.floor(Date.now() / M) * M - 3 * M;
@@ -88,6 +89,7 @@ beforeAll(async () => {
   await influxql(`DROP DATABASE "${DB}"`);
   await resetStreams(TEST_INFRA.natsUrl);
   redis = new Redis(TEST_INFRA.redisUrl);
+  await redis.del(downsampleDoneKey(DB));
   doubles = await NestFactory.createMicroservice(DoublesModule, {
     transport: Transport.NATS,
     options: { servers: [TEST_INFRA.natsUrl], queue: 'ingest-queries-doubles' },
@@ -268,26 +270,19 @@ describe('latest values per agent (Redis)', () => {
 });
 
 describe('retention and downsampling', () => {
-  it('the 1-hour continuous query statement computes mean, min, max, count and sum per agent and tag into agg_1h', async () => {
-    // InfluxDB runs agg_1h every 30 minutes; run its own SELECT … INTO over the test's minute instead
-    const cqs = (await influxql('SHOW CONTINUOUS QUERIES')).results[0]!.series!.find((s) => s.name === DB)!;
-    const statement = String(cqs.values.find((v) => v[0] === 'cq_agg_1h_v3')![1]);
-    const select = /BEGIN (.*) END$/.exec(statement)![1]!.replace(' GROUP BY', ` WHERE time >= ${dsMinute - H}ms AND time < ${dsMinute + H}ms GROUP BY`);
-    await eventually(() => rowsOf(`SELECT count("cpu") FROM "${DB}"."raw"."${DS}"`), (r) => r[0]?.count === 4);
-    const ran = await influxql(select);
-    expect(ran.results[0]!.error).toBeUndefined();
-    const rows = await rowsOf(`SELECT * FROM "${DB}"."agg_1h"."${DS}" GROUP BY *`);
-    const a = rows.find((r) => r.agent_id === dsAgents.a)!;
-    expect(a).toMatchObject({ core: 'all', mean_cpu: 30, min_cpu: 10, max_cpu: 60, count_cpu: 3, sum_cpu: 90, count_state: 3 });
-    expect(a.mean_state).toBeUndefined();
-    expect(rows.find((r) => r.agent_id === dsAgents.b)).toMatchObject({ mean_cpu: 100, count_cpu: 1, sum_cpu: 100 });
-  });
+  const downsampler = () => app.get(DownsamplerService);
+  const doneKey = () => downsampleDoneKey(DB);
 
-  it('the 1-minute continuous query runs on its schedule and fills agg_1m, which long-range queries then read', async () => {
-    const rows = await eventually(() => rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" GROUP BY *`), (r) => r.length >= 2, 150_000, 1000);
+  it('a run of the 1-minute level computes mean, min, max, count and sum per agent, minute and tag into agg_1m, which long-range queries then read', async () => {
+    await eventually(() => rowsOf(`SELECT count("cpu") FROM "${DB}"."raw"."${DS}"`), (r) => r[0]?.count === 4);
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    const rows = await rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" GROUP BY *`);
     const a = rows.find((r) => r.agent_id === dsAgents.a);
     expect(a).toMatchObject({ time: dsMinute, core: 'all', mean_cpu: 30, min_cpu: 10, max_cpu: 60, count_cpu: 3, sum_cpu: 90, count_state: 3 });
+    expect(a!.mean_state).toBeUndefined();
     expect(rows.find((r) => r.agent_id === dsAgents.b)).toMatchObject({ time: dsMinute, mean_cpu: 100, min_cpu: 100, max_cpu: 100, count_cpu: 1 });
+    // the run is recorded, so the next one starts shortly before it
+    expect(Number(await redis.hget(doneKey(), 'agg_1m'))).toBeGreaterThan(Date.now() - M);
 
     // 7 days read agg_1m: the same numbers come back through the aggregate query
     const week = await rpc.request('rpc.ingest.metrics.aggregate.v1', { timerange: '7d', measurement: DS, fields: ['cpu'], fn: 'mean', group_by: { kind: 'agent' } });
@@ -300,5 +295,54 @@ describe('retention and downsampling', () => {
     const history = await rpc.request('rpc.ingest.metrics.historical.v1', { agent_id: dsAgents.a, measurement: DS, from: Date.now() - 7 * D, to: Date.now() });
     expect(history.interval).toBe('15m');
     expect(history.series[0]!.points.filter(([, v]) => v !== null).map(([, v]) => v)).toEqual([30]);
-  }, 200_000);
+  });
+
+  it('a run of the 1-hour level fills agg_1h the same way', async () => {
+    expect(await downsampler().run('agg_1h')).toBe('ok');
+    const rows = await rowsOf(`SELECT * FROM "${DB}"."agg_1h"."${DS}" GROUP BY *`);
+    expect(rows.find((r) => r.agent_id === dsAgents.a)).toMatchObject({ time: Math.floor(dsMinute / H) * H, core: 'all', mean_cpu: 30, min_cpu: 10, max_cpu: 60, count_cpu: 3, sum_cpu: 90, count_state: 3 });
+    expect(rows.find((r) => r.agent_id === dsAgents.b)).toMatchObject({ mean_cpu: 100, count_cpu: 1, sum_cpu: 100 });
+  });
+
+  it('runs repeat harmlessly: a point that came late is counted by the next run, nothing twice', async () => {
+    await push(dsAgents.a, [{ measurement: DS, fields: { cpu: 0, state: 'idle' }, tags: { core: 'all' }, time: dsMinute + 55_000 }]);
+    await eventually(() => rowsOf(`SELECT count("cpu") FROM "${DB}"."raw"."${DS}"`), (r) => r[0]?.count === 5);
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    const rows = await rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" WHERE "agent_id" = '${dsAgents.a}' GROUP BY *`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ time: dsMinute, mean_cpu: 22.5, min_cpu: 0, max_cpu: 60, count_cpu: 4, sum_cpu: 90, count_state: 4 });
+  });
+
+  it('after an outage a run reaches back to where the last one began (up to the catch-up limit); without the gap it does not', async () => {
+    const agent = `ds-old-${RUN}`;
+    const oldMinute = Math.floor(Date.now() / M) * M - 2 * H;
+    await writeLines('raw', [`${DS},agent_id=${agent},core=all cpu=7 ${oldMinute + 1000}`, `${DS},agent_id=${agent},core=all cpu=9 ${oldMinute + 2000}`]);
+    const oldRows = () => rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" WHERE "agent_id" = '${agent}' GROUP BY *`);
+    // the last run began just now: this one covers the last minutes only
+    await redis.hset(doneKey(), 'agg_1m', String(Date.now()));
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    expect(await oldRows()).toEqual([]);
+    // the last run began 3 hours ago (ingest was down): this one covers the 3 hours
+    await redis.hset(doneKey(), 'agg_1m', String(Date.now() - 3 * H));
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    expect(await oldRows()).toEqual([expect.objectContaining({ time: oldMinute, mean_cpu: 8, count_cpu: 2 })]);
+  });
+
+  it('one replica runs a level at a time: while another holds the lock, a run is left to it', async () => {
+    const agent = `ds-locked-${RUN}`;
+    const minute = Math.floor(Date.now() / M) * M - 2 * M;
+    await writeLines('raw', [`${DS},agent_id=${agent},core=all cpu=1 ${minute + 1000}`]);
+    await redis.set(downsampleLockKey(DB, 'agg_1m'), 'another-replica', 'PX', 30_000);
+    try {
+      expect(await downsampler().run('agg_1m')).toBe('elsewhere');
+      expect(await rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" WHERE "agent_id" = '${agent}' GROUP BY *`)).toEqual([]);
+    } finally {
+      await redis.del(downsampleLockKey(DB, 'agg_1m'));
+    }
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    expect(await rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" WHERE "agent_id" = '${agent}' GROUP BY *`)).toEqual([expect.objectContaining({ time: minute, count_cpu: 1 })]);
+    // the lock is freed after the run
+    expect(await redis.exists(downsampleLockKey(DB, 'agg_1m'))).toBe(0);
+  });
 });

@@ -25,7 +25,7 @@ export const MAX_POINTS = 10_000;
  * - intervals of whole hours over ranges of 7 days or more read `agg_1h`;
  * - intervals of whole minutes (5m or more) over ranges of 1 day or more read `agg_1m`;
  * - everything else reads `raw`, which is exact and current to the second.
- * The aggregates trail the raw data by up to one continuous-query run (1m for agg_1m, 5m for agg_1h).
+ * The aggregates trail the raw data by up to one downsampling run (DOWNSAMPLE_1M_EVERY_MS, DOWNSAMPLE_1H_EVERY_MS).
  */
 export function plan(q: { from: number; to: number; interval?: string }, now: number, rawRetentionMs: number): { source: Source; intervalMs: number } {
   const range = q.to - q.from;

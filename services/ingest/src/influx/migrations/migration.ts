@@ -8,7 +8,7 @@ export interface MigrationContext {
   aggRetention: string;
 }
 
-/** One numbered, idempotent step of the InfluxDB schema (retention policies, continuous queries). */
+/** One numbered, idempotent step of the InfluxDB schema (retention policies; continuous queries until 0005). */
 export interface InfluxMigration {
   /** `0001-retention-policies`: sorted by this, recorded by this */
   id: string;

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '@agentmon/observability';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+import { LOGGER } from '../logger.token.js';
+import { BackpressureService } from '../backpressure/backpressure.service.js';
+import { InfluxClient } from '../influx/influx.client.js';
+import { InfluxSchemaService } from '../influx/influx-schema.service.js';
+import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
+import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, runRange, type DownsampleLevel } from './downsample-plan.js';
+
+/** per level: when its last successful run began (epoch ms); one hash per InfluxDB database */
+export const downsampleDoneKey = (database: string) => `agentmon:ingest:downsample:${database}:done`;
+/** the replica running a level now */
+export const downsampleLockKey = (database: string, rp: string) => `agentmon:ingest:downsample:${database}:lock:${rp}`;
+/** how often the schedule is looked at */
+const TICK_MS = 5_000;
+/** a run waits while the writer has more stream messages than this left to write (its points are not in InfluxDB yet) */
+const DEFER_BACKLOG = 1_000;
+/** … but not longer than this: aggregates of what is there beat none, and a later run covers the rest */
+const MAX_DEFER_MS = 15 * 60_000;
+/** after a failed run, the next attempt */
+const RETRY_MS = 60_000;
+const QUERY_TIMEOUT_MS = 120_000;
+
+/** Extends the lock if this replica still holds it. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+/** Frees the lock if this replica holds it. */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+export type RunOutcome = 'ok' | 'failed' | 'deferred' | 'elsewhere';
+
+/**
+ * Downsampling of the raw points into the 1-minute and 1-hour aggregates (mean, min, max, count and
+ * sum of every field, per series), in place of InfluxDB continuous queries. A continuous query over
+ * `GROUP BY *` pays per series: with 10,000 agents one run of the 1-minute query took InfluxDB 20 s of
+ * CPU, both cores of the benchmark machine for 12 s, every 2 minutes (docs/benchmarks.md). Here a run:
+ * - is due every DOWNSAMPLE_1M_EVERY_MS (1h level: DOWNSAMPLE_1H_EVERY_MS), and covers the buckets since
+ *   shortly before where the previous run began (`runRange`), so points that came late are counted
+ *   and an outage of ingest or InfluxDB is caught up (up to DOWNSAMPLE_CATCH_UP_MS);
+ * - asks one query per DOWNSAMPLE_AGENTS_PER_QUERY agents, and pauses DOWNSAMPLE_PAUSE_RATIO times as
+ *   long as each query took before the next, so InfluxDB keeps CPU for writes and queries meanwhile;
+ * - waits while the writer is behind (its points are not in InfluxDB yet), up to 15 minutes;
+ * - runs in one replica at a time (a lock in Redis; without Redis, every replica runs it: the results
+ *   are the same, written twice).
+ * Writing a bucket again is harmless: InfluxDB keeps one value per series and time.
+ */
+@Injectable()
+export class DownsamplerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly levels: DownsampleLevel[];
+  private readonly due = new Map<DownsampleLevel['rp'], number>();
+  private readonly deferredSince = new Map<DownsampleLevel['rp'], number>();
+  private readonly owner = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private readonly metrics;
+
+  constructor(
+    @Inject(InfluxClient) private readonly influx: InfluxClient,
+    @Inject(InfluxSchemaService) private readonly schema: InfluxSchemaService,
+    @Inject(BackpressureService) private readonly backpressure: BackpressureService,
+    @Inject(INGEST_REDIS) private readonly redis: Redis,
+    @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.levels = downsampleLevels(config);
+    this.metrics = {
+      runs: new Counter({
+        name: 'agentmon_ingest_downsample_runs_total',
+        help: 'Downsampling runs by level and outcome (ok, failed, deferred while the writer is behind, elsewhere: another replica holds the lock)',
+        labelNames: ['level', 'outcome'] as const,
+        registers: [registry],
+      }),
+      seconds: new Histogram({
+        name: 'agentmon_ingest_downsample_run_seconds',
+        help: 'Duration of a successful downsampling run, pauses included',
+        labelNames: ['level'] as const,
+        buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
+        registers: [registry],
+      }),
+      lastSuccess: new Gauge({
+        name: 'agentmon_ingest_downsample_last_success_timestamp_seconds',
+        help: 'When the last successful downsampling run of this replica began',
+        labelNames: ['level'] as const,
+        registers: [registry],
+      }),
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    const now = Date.now();
+    for (const level of this.levels) this.due.set(level.rp, nextRunAt(level, now));
+    // a run missed while no replica ran (or never made) is due at once
+    void this.catchUpDue();
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Runs every level that is due (one run at a time in this replica). */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.running || this.stopped || !this.schema.isReady) return;
+    const work = (async () => {
+      for (const level of this.levels) {
+        if (this.stopped || now < (this.due.get(level.rp) ?? 0)) continue;
+        const outcome = await this.run(level.rp, now);
+        if (outcome === 'deferred') continue; // looked at again on the next tick
+        this.due.set(level.rp, outcome === 'failed' ? now + RETRY_MS : nextRunAt(level, now));
+      }
+    })();
+    this.running = work;
+    try {
+      await work;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** One run of a level now (the schedule calls this; tests may too); runs of one replica go one after another. */
+  run(rp: DownsampleLevel['rp'], now = Date.now(), opts: { waitForWriter?: boolean } = {}): Promise<RunOutcome> {
+    const next = this.queue.then(() => this.runNow(rp, now, opts));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runNow(rp: DownsampleLevel['rp'], now: number, opts: { waitForWriter?: boolean }): Promise<RunOutcome> {
+    const level = this.levels.find((l) => l.rp === rp);
+    if (!level) throw new Error(`no downsampling level ${rp}`);
+    const backlog = this.backpressure.lastReading.backlog;
+    if (opts.waitForWriter !== false && backlog > DEFER_BACKLOG) {
+      const since = this.deferredSince.get(rp) ?? now;
+      this.deferredSince.set(rp, since);
+      if (now - since < MAX_DEFER_MS) {
+        this.metrics.runs.inc({ level: rp, outcome: 'deferred' });
+        return 'deferred';
+      }
+      this.logger.warn({ level: rp, backlog }, 'downsampling runs although the InfluxDB writer is still behind; a later run counts the rest');
+    }
+    this.deferredSince.delete(rp);
+    const lockKey = downsampleLockKey(this.config.INFLUX_DATABASE, rp);
+    const lockMs = 2 * QUERY_TIMEOUT_MS;
+    let locked = true;
+    try {
+      locked = (await this.redis.set(lockKey, this.owner, 'PX', lockMs, 'NX')) === 'OK';
+      if (!locked) {
+        this.metrics.runs.inc({ level: rp, outcome: 'elsewhere' });
+        return 'elsewhere';
+      }
+    } catch (err) {
+      this.logger.warn({ err, level: rp }, 'downsampling lock unavailable (Redis); running without it');
+      locked = false;
+    }
+    const started = Date.now();
+    try {
+      const doneRaw = await this.redis.hget(downsampleDoneKey(this.config.INFLUX_DATABASE), rp).catch(() => null);
+      const done = doneRaw === null ? undefined : Number(doneRaw);
+      const { from, to } = runRange(level, now, Number.isFinite(done) ? done : undefined, this.config.DOWNSAMPLE_CATCH_UP_MS);
+      const db = this.config.INFLUX_DATABASE;
+      const [listed] = await this.influx.query(agentsStatement(db, from, to), { timeoutMs: QUERY_TIMEOUT_MS });
+      const agents = new Set<string>();
+      for (const s of listed?.series ?? []) for (const row of s.values ?? []) agents.add(String(row[1]));
+      let queries = 0;
+      for (const group of chunked([...agents].sort(), this.config.DOWNSAMPLE_AGENTS_PER_QUERY)) {
+        if (this.stopped) throw new Error('the service is stopping');
+        const t0 = Date.now();
+        await this.influx.query(downsampleStatement(db, level, group, from, to), { db, timeoutMs: QUERY_TIMEOUT_MS });
+        queries++;
+        if (locked) await this.redis.eval(RENEW, 1, lockKey, this.owner, lockMs).catch(() => undefined);
+        const pause = (Date.now() - t0) * this.config.DOWNSAMPLE_PAUSE_RATIO;
+        if (pause > 0) await sleep(pause);
+      }
+      await this.redis.hset(downsampleDoneKey(this.config.INFLUX_DATABASE), rp, String(now)).catch((err: unknown) => this.logger.warn({ err, level: rp }, 'downsampling progress could not be recorded (Redis); the next run reaches further back'));
+      const seconds = (Date.now() - started) / 1000;
+      this.metrics.runs.inc({ level: rp, outcome: 'ok' });
+      this.metrics.seconds.observe({ level: rp }, seconds);
+      this.metrics.lastSuccess.set({ level: rp }, now / 1000);
+      this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, queries, seconds }, 'downsampled');
+      return 'ok';
+    } catch (err) {
+      this.metrics.runs.inc({ level: rp, outcome: 'failed' });
+      this.logger.warn({ err, level: rp }, 'downsampling run failed; retrying in a minute');
+      return 'failed';
+    } finally {
+      if (locked) await this.redis.eval(RELEASE, 1, lockKey, this.owner).catch(() => undefined);
+    }
+  }
+
+  /** Levels whose last run (recorded in Redis) is more than a period ago are due now. */
+  private async catchUpDue(now = Date.now()): Promise<void> {
+    try {
+      const done = await this.redis.hgetall(downsampleDoneKey(this.config.INFLUX_DATABASE));
+      for (const level of this.levels) {
+        const at = Number(done[level.rp]);
+        if (!Number.isFinite(at) || now - at > level.everyMs) this.due.set(level.rp, now);
+      }
+    } catch {
+      // Redis unavailable: the regular schedule stands
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
