@@ -397,6 +397,7 @@ async function ingestMetrics() {
       streamMessages: pick('agentmon_ingest_stream_messages_total'),
       writeSeconds: pick('agentmon_influx_write_seconds_'),
       httpSeconds: pick('agentmon_http_request_duration_seconds_sum').concat(pick('agentmon_http_request_duration_seconds_count')),
+      downsampleRuns: pick('agentmon_ingest_downsample_runs_total'),
     };
   } catch {
     return null;
@@ -540,6 +541,7 @@ async function main() {
     if (warmup.ok === 0) throw new Error(`every warm-up request failed: ${JSON.stringify(warmup.errors)} ${warmup.samples.join(' | ')}`);
   }
   say(`steady: ${cfg.agents} agents, ${cfg.rate} requests/s for ${cfg.durationS} s`);
+  const beforeSteady = await ingestMetrics();
   const steady = await phase('steady', () => runWorker(steadyJob(cfg.durationS, Math.round(cfg.rate * cfg.warmupS))));
   const steadyEnd = now();
   say(`steady: p50 ${fmtMs(steady.latencyMs.p50)}, p95 ${fmtMs(steady.latencyMs.p95)}, p99 ${fmtMs(steady.latencyMs.p99)}, ${steady.failed} errors`);
@@ -557,6 +559,11 @@ async function main() {
   peakT0 = Date.now() - 120_000;
   await sleep(2000);
   await waitMachineQuiet();
+  // background work that may have shared the steady phase: downsampling runs (every 5 minutes by
+  // default); one still running holds the machine busy, so it has finished by now
+  const okRuns = (m) => (m?.downsampleRuns ?? []).filter((l) => l.includes('outcome="ok"') && l.includes('level="agg_1m"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  const downsamplingDuringSteady = okRuns(await ingestMetrics()) - okRuns(beforeSteady);
+  say(`1-minute downsampling runs that finished between the start of the steady phase and now: ${downsamplingDuringSteady}`);
   say(`direct baseline: ${cfg.batches} × ${cfg.batchPoints} points to InfluxDB /write over ${cfg.peakConnections} connections`);
   const direct = await peakPhase('direct', {
     url: `${INFLUX}/write?db=${DIRECT_DB}&rp=raw&precision=ms`,
@@ -602,6 +609,7 @@ async function main() {
     steady,
     steadyStored,
     steadyMessages,
+    downsamplingDuringSteady,
     drainAfterSteady,
     direct,
     peak,
@@ -682,6 +690,14 @@ function markdown(r) {
     const l = x.latencyMs;
     const errs = Object.entries(x.errors).map(([k, v]) => `${v} × ${k}`).join(', ');
     out.push(`| ${name} | ${fmtInt(x.requests)} | ${fmtInt(x.ok)} | ${x.failed}${errs ? ` (${errs})` : ''} | ${fmtMs(l.p50)} | ${fmtMs(l.p90)} | ${fmtMs(l.p95)} | ${fmtMs(l.p99)} | ${fmtMs(l.p999)} | ${fmtMs(l.max)} | ${fmtMs(x.generatorLagMs.p99)} |`);
+  }
+  if (r.downsamplingDuringSteady !== undefined) {
+    out.push('');
+    out.push(
+      r.downsamplingDuringSteady > 0
+        ? `A 1-minute downsampling run of ingest (every 5 minutes by default, over every agent) shared the steady phase or the drain after it (${r.downsamplingDuringSteady} run${r.downsamplingDuringSteady > 1 ? 's' : ''}).`
+        : 'No 1-minute downsampling run of ingest (every 5 minutes by default) fell into the steady phase.',
+    );
   }
   const steadyDrain = Object.entries(r.drainAfterSteady ?? {}).filter(([k]) => k !== 'timedOut');
   if (steadyDrain.length) {

@@ -139,7 +139,8 @@ async function steady({ url, keys, rate, durationS, agents, connections, timeout
 async function peak({ url, headers, batches, batchPoints, agents, t0, connections, timeoutMs }) {
   // the batches are made before the clock starts
   const bodies = [];
-  for (let b = 0; b < batches; b++) bodies.push(peakBatch(b, batchPoints, agents, t0));
+  // as bytes: encoding 66 MiB of text per phase would load the machine the phases share
+  for (let b = 0; b < batches; b++) bodies.push(Buffer.from(peakBatch(b, batchPoints, agents, t0)));
   const bytes = bodies.reduce((n, s) => n + Buffer.byteLength(s), 0);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const statuses = {}; // answer (status or network error) -> count, retries included

@@ -37,8 +37,8 @@
  * | RATE_LIMIT_LEASE_MS | 250                        | a busy key or address takes this many ms of its recent traffic from its budget at once and spends it in this replica, so it costs Redis a few calls a second, not one per request (never more than the budget; unspent units are dropped after 1 s); 0 = one Redis call per request |
  * | DOWNSAMPLE_1M_EVERY_MS | 300000 (5 min)      | how often the 1-minute aggregates (`agg_1m`) are computed; each run covers the minutes since one period before the previous run began, so a minute appears 1–6 minutes after it ends and points up to ~5 minutes late are counted; a multiple of a minute |
  * | DOWNSAMPLE_1H_EVERY_MS | 1800000 (30 min)    | how often the 1-hour aggregates (`agg_1h`) are computed (the current hour included, so it appears partly at :30); each run also computes the hour before again; a multiple of a minute |
- * | DOWNSAMPLE_AGENTS_PER_QUERY | 100            | agents per downsampling query: InfluxDB's cost is per series, so a run is many small queries instead of one that takes every core for seconds |
- * | DOWNSAMPLE_PAUSE_RATIO | 1                   | after each downsampling query, a pause this many times as long as the query took (0 = none), leaving InfluxDB CPU for writes and dashboards |
+ * | DOWNSAMPLE_AGENTS_PER_QUERY | 50             | agents per downsampling query: InfluxDB's cost is per series, so a run is many small queries instead of one that takes every core for seconds |
+ * | DOWNSAMPLE_PAUSE_RATIO | 2                   | after each downsampling query, a pause this many times as long as the query took (0 = none), leaving InfluxDB CPU for writes and dashboards |
  * | DOWNSAMPLE_CATCH_UP_MS | 86400000 (24 h)     | how far back a run reaches after downsampling stopped (ingest or InfluxDB down) |
  * | SHUTDOWN_TIMEOUT_MS | 10000                      | grace period on SIGTERM |
  * | MIGRATE_ONLY        | false                      | apply the InfluxDB migrations, then exit (Helm hook Job) |
@@ -109,8 +109,8 @@ export const IngestConfigSchema = z.object({
   RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   DOWNSAMPLE_1M_EVERY_MS: wholeMinutes(5 * 60_000),
   DOWNSAMPLE_1H_EVERY_MS: wholeMinutes(30 * 60_000),
-  DOWNSAMPLE_AGENTS_PER_QUERY: positiveInt(100, 10_000),
-  DOWNSAMPLE_PAUSE_RATIO: z.coerce.number().min(0).max(100).default(1),
+  DOWNSAMPLE_AGENTS_PER_QUERY: positiveInt(50, 10_000),
+  DOWNSAMPLE_PAUSE_RATIO: z.coerce.number().min(0).max(100).default(2),
   DOWNSAMPLE_CATCH_UP_MS: env.durationMs(24 * 3_600_000),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;

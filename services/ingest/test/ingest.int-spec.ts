@@ -278,6 +278,10 @@ describe('ingest service', () => {
     expect(res.status).toBe(202);
     expect(res.headers.get('x-request-id')).toBe(`req-${RUN}`);
     expect(await res.json()).toEqual({ accepted: 3 });
+    // counted by route template, status and method, with its duration
+    const metrics = await (await fetch(`${BASE}/metrics`)).text();
+    expect(metrics).toMatch(/agentmon_http_requests_total\{method="POST",route="\/api\/v2\/ingest",status="202",service="ingest"\} [1-9]/);
+    expect(metrics).toMatch(/agentmon_http_request_duration_seconds_count\{service="ingest",method="POST",route="\/api\/v2\/ingest"\} [1-9]/);
 
     // the stream holds the batch: its points as line protocol, and an agents message for the registry
     const batch = await batchOf(jsm, agentId);

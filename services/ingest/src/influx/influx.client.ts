@@ -1,10 +1,12 @@
 /**
  * The InfluxDB v1 HTTP API (`/ping`, `/query` with InfluxQL, `/write` with line protocol), served by
- * InfluxDB 1.x and by the v1 compatibility endpoints of 2.x and 3.x. Node's fetch, no client library;
- * with a private CA or a client certificate (INFLUX_CA_FILE, ...) node:https with its own Agent, since
- * Node 20's fetch takes no TLS options (a dispatcher would need the undici package, whose version
- * here needs Node 22).
+ * InfluxDB 1.x and by the v1 compatibility endpoints of 2.x and 3.x. No client library: node:http or
+ * node:https with a keep-alive Agent of the client's own (which also carries a private CA or a client
+ * certificate, INFLUX_CA_FILE, ...). Not Node's fetch: it copies every request body once more (a
+ * write is up to a MiB) and runs it through web streams, measurable at the peak of
+ * docs/benchmarks.md; and Node 20's fetch takes no TLS options.
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { AppError } from '@agentmon/contracts';
 import { quoteIdent } from './influxql.js';
@@ -55,11 +57,13 @@ export class InfluxClient {
   private readonly base: string;
   private readonly authHeader: Record<string, string>;
   private readonly timeoutMs: number;
-  private readonly tlsAgent: HttpsAgent | undefined;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly https: boolean;
 
   constructor(readonly opts: InfluxClientOptions) {
-    if (opts.tls && !/^https:/i.test(opts.url)) throw new Error('InfluxDB TLS options need an https:// url');
-    this.tlsAgent = opts.tls ? new HttpsAgent({ keepAlive: true, ...opts.tls }) : undefined;
+    this.https = /^https:/i.test(opts.url);
+    if (opts.tls && !this.https) throw new Error('InfluxDB TLS options need an https:// url');
+    this.agent = this.https ? new HttpsAgent({ keepAlive: true, ...opts.tls }) : new HttpAgent({ keepAlive: true });
     this.base = opts.url.replace(/\/+$/, '');
     this.authHeader =
       opts.username || opts.password
@@ -138,8 +142,7 @@ export class InfluxClient {
     const headers = { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) };
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      if (this.tlsAgent) return await requestOverAgent(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.tlsAgent, signal);
-      return await fetch(`${this.base}${path}`, { ...init, headers, signal });
+      return await requestOverAgent(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.agent, this.https, signal);
     } catch (err) {
       const e = err as { cause?: { code?: string }; code?: string; name?: string };
       const reason = e.cause?.code ?? e.code ?? e.name;
@@ -148,20 +151,22 @@ export class InfluxClient {
   }
 }
 
-/** One request through node:https with the given Agent, answered as a fetch Response. */
+/** One request through node:http(s) with the given Agent, answered as a fetch Response. */
 function requestOverAgent(
   url: string,
   method: string,
   headers: Record<string, string>,
   body: RequestInit['body'],
-  agent: HttpsAgent,
+  agent: HttpAgent | HttpsAgent,
+  https: boolean,
   signal: AbortSignal,
 ): Promise<Response> {
   if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
     return Promise.reject(new TypeError('only text or bytes are sent to InfluxDB'));
   }
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, headers, agent, signal }, (res) => {
+    const request = https ? httpsRequest : httpRequest;
+    const req = request(url, { method, headers, agent, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
