@@ -16,6 +16,7 @@ import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
 import { DownsamplerService, downsampleDoneKey, downsampleLockKey } from '../src/downsample/downsampler.service.js';
+import { backfillKey } from '../src/downsample/backfill-marks.service.js';
 
 const DB = 'agentmon_int_queries';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -89,7 +90,7 @@ beforeAll(async () => {
   await influxql(`DROP DATABASE "${DB}"`);
   await resetStreams(TEST_INFRA.natsUrl);
   redis = new Redis(TEST_INFRA.redisUrl);
-  await redis.del(downsampleDoneKey(DB));
+  await redis.del(downsampleDoneKey(DB), backfillKey(DB, 'agg_1m'), `${backfillKey(DB, 'agg_1m')}:at`, backfillKey(DB, 'agg_1h'), `${backfillKey(DB, 'agg_1h')}:at`);
   doubles = await NestFactory.createMicroservice(DoublesModule, {
     transport: Transport.NATS,
     options: { servers: [TEST_INFRA.natsUrl], queue: 'ingest-queries-doubles' },
@@ -327,6 +328,29 @@ describe('retention and downsampling', () => {
     await redis.hset(doneKey(), 'agg_1m', String(Date.now() - 3 * H));
     expect(await downsampler().run('agg_1m')).toBe('ok');
     expect(await oldRows()).toEqual([expect.objectContaining({ time: oldMinute, mean_cpu: 8, count_cpu: 2 })]);
+  });
+
+  it('points older than a run reaches (an agent flushing what it buffered offline) are marked when accepted and downsampled by the next run, for that agent', async () => {
+    const agent = `ds-backfill-${RUN}`;
+    const oldMinute = Math.floor(Date.now() / M) * M - 3 * H;
+    await push(agent, [
+      { measurement: DS, fields: { cpu: 5 }, tags: { core: 'all' }, time: oldMinute + 1000 },
+      { measurement: DS, fields: { cpu: 7 }, tags: { core: 'all' }, time: oldMinute + 2000 },
+    ]);
+    // marked for both levels, with the time of its oldest point (the mark is sent once JetStream stored the batch, beside the answer)
+    expect(Number(await eventually(() => redis.zscore(backfillKey(DB, 'agg_1m'), agent), (v) => v !== null))).toBe(oldMinute + 1000);
+    expect(Number(await redis.zscore(backfillKey(DB, 'agg_1h'), agent))).toBe(oldMinute + 1000);
+    await eventually(() => rowsOf(`SELECT count("cpu") FROM "${DB}"."raw"."${DS}" WHERE "agent_id" = '${agent}'`), (r) => r[0]?.count === 2);
+    // the last run began just now, so the regular range does not reach back 3 hours; the run is asked
+    // for 15 s from now, when the mark has settled (the writer had time to store what it marks)
+    await redis.hset(doneKey(), 'agg_1m', String(Date.now()));
+    expect(await downsampler().run('agg_1m', Date.now() + 15_000)).toBe('ok');
+    expect(await rowsOf(`SELECT * FROM "${DB}"."agg_1m"."${DS}" WHERE "agent_id" = '${agent}' GROUP BY *`)).toEqual([
+      expect.objectContaining({ time: oldMinute, mean_cpu: 6, min_cpu: 5, max_cpu: 7, count_cpu: 2 }),
+    ]);
+    expect(await redis.zscore(backfillKey(DB, 'agg_1m'), agent)).toBeNull();
+    // the 1-hour level still has its mark until its own run
+    expect(await redis.zscore(backfillKey(DB, 'agg_1h'), agent)).not.toBeNull();
   });
 
   it('one replica runs a level at a time: while another holds the lock, a run is left to it', async () => {

@@ -5,6 +5,7 @@ import type { IngestConfig } from '../config.js';
 import type { BackpressureService } from '../backpressure/backpressure.service.js';
 import type { InfluxClient } from '../influx/influx.client.js';
 import type { InfluxSchemaService } from '../influx/influx-schema.service.js';
+import type { BackfillMarks } from './backfill-marks.service.js';
 import { DownsamplerService } from './downsampler.service.js';
 
 // The decisions of a run around its queries (unit: InfluxDB and Redis are stand-ins that record calls;
@@ -28,11 +29,12 @@ function setup(backlog: number, failQuery = false) {
     hset: async (_k: string, f: string, v: string) => hash.set(f, v),
     hgetall: async () => Object.fromEntries(hash),
   } as unknown as Redis;
-  const config = { INFLUX_DATABASE: 'db', DOWNSAMPLE_1M_EVERY_MS: 5 * M, DOWNSAMPLE_1H_EVERY_MS: 30 * M, DOWNSAMPLE_AGENTS_PER_QUERY: 2, DOWNSAMPLE_PAUSE_RATIO: 0, DOWNSAMPLE_CATCH_UP_MS: 24 * 60 * M } as IngestConfig;
+  const config = { INFLUX_DATABASE: 'db', RAW_RETENTION: '90d', DOWNSAMPLE_1M_EVERY_MS: 5 * M, DOWNSAMPLE_1H_EVERY_MS: 30 * M, DOWNSAMPLE_AGENTS_PER_QUERY: 2, DOWNSAMPLE_PAUSE_RATIO: 0, DOWNSAMPLE_CATCH_UP_MS: 24 * 60 * M } as IngestConfig;
   const logger = { info() {}, warn() {} } as unknown as Logger;
   const backpressure = { lastReading: { backlog, streamFill: 0, lagMs: 0 } } as BackpressureService;
   const schema = { isReady: true } as InfluxSchemaService;
-  return { service: new DownsamplerService(influx, schema, backpressure, redis, config, logger, new Registry()), queries, hash };
+  const backfill = { marked: async () => [], clear: async () => undefined } as unknown as BackfillMarks;
+  return { service: new DownsamplerService(influx, schema, backpressure, redis, backfill, config, logger, new Registry()), queries, hash };
 }
 
 describe('DownsamplerService.run', () => {

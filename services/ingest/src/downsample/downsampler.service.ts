@@ -4,12 +4,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '@agentmon/observability';
-import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { BackpressureService } from '../backpressure/backpressure.service.js';
 import { InfluxClient } from '../influx/influx.client.js';
 import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
+import { BackfillMarks } from './backfill-marks.service.js';
 import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, runRange, type DownsampleLevel } from './downsample-plan.js';
 
 /** per level: when its last successful run began (epoch ms); one hash per InfluxDB database */
@@ -25,6 +26,10 @@ const MAX_DEFER_MS = 15 * 60_000;
 /** after a failed run, the next attempt */
 const RETRY_MS = 60_000;
 const QUERY_TIMEOUT_MS = 120_000;
+/** marked agents one run takes on at most (the rest wait for the next run) */
+const MAX_MARKS_PER_RUN = 10_000;
+/** how long after marking an agent's points are taken to be written, beyond the writer's lag */
+const MARK_SETTLE_MS = 10_000;
 
 /** Extends the lock if this replica still holds it. */
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
@@ -54,6 +59,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
   private readonly due = new Map<DownsampleLevel['rp'], number>();
   private readonly deferredSince = new Map<DownsampleLevel['rp'], number>();
   private readonly owner = randomUUID();
+  private readonly rawRetentionMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -65,11 +71,13 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     @Inject(InfluxSchemaService) private readonly schema: InfluxSchemaService,
     @Inject(BackpressureService) private readonly backpressure: BackpressureService,
     @Inject(INGEST_REDIS) private readonly redis: Redis,
+    @Inject(BackfillMarks) private readonly backfill: BackfillMarks,
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.levels = downsampleLevels(config);
+    this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
     this.metrics = {
       runs: new Counter({
         name: 'agentmon_ingest_downsample_runs_total',
@@ -170,22 +178,39 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       const [listed] = await this.influx.query(agentsStatement(db, from, to), { timeoutMs: QUERY_TIMEOUT_MS });
       const agents = new Set<string>();
       for (const s of listed?.series ?? []) for (const row of s.values ?? []) agents.add(String(row[1]));
+      // Agents marked by the accept path for points older than the range: from their oldest point
+      // on (grouped with agents of similar marks), once the writer has stored those points: marked
+      // before the oldest message the writer still has to write was stored, and 10 s ago at least.
+      const writtenBefore = now - this.backpressure.lastReading.lagMs - MARK_SETTLE_MS;
+      const marks = (await this.backfill.marked(rp, MAX_MARKS_PER_RUN)).filter((m) => m.markedAt < writtenBefore);
+      const backfills = marks.filter((m) => m.time < from);
       let queries = 0;
-      for (const group of chunked([...agents].sort(), this.config.DOWNSAMPLE_AGENTS_PER_QUERY)) {
+      const ask = async (group: readonly string[], start: number, end: number) => {
         if (this.stopped) throw new Error('the service is stopping');
         const t0 = Date.now();
-        await this.influx.query(downsampleStatement(db, level, group, from, to), { db, timeoutMs: QUERY_TIMEOUT_MS });
+        await this.influx.query(downsampleStatement(db, level, group, start, end), { db, timeoutMs: QUERY_TIMEOUT_MS });
         queries++;
         if (locked) await this.redis.eval(RENEW, 1, lockKey, this.owner, lockMs).catch(() => undefined);
         const pause = (Date.now() - t0) * this.config.DOWNSAMPLE_PAUSE_RATIO;
         if (pause > 0) await sleep(pause);
+      };
+      for (const group of chunked([...agents].sort(), this.config.DOWNSAMPLE_AGENTS_PER_QUERY)) await ask(group, from, to);
+      for (const group of chunked(backfills, this.config.DOWNSAMPLE_AGENTS_PER_QUERY)) {
+        // marks come oldest first: the group's first reaches furthest back
+        await ask(
+          group.map((m) => m.agent),
+          Math.floor(Math.max(group[0]!.time, now - this.rawRetentionMs) / level.bucketMs) * level.bucketMs,
+          from,
+        );
       }
+      // marks at or after `from` were covered by the range itself
+      await this.backfill.clear(rp, marks);
       await this.redis.hset(downsampleDoneKey(this.config.INFLUX_DATABASE), rp, String(now)).catch((err: unknown) => this.logger.warn({ err, level: rp }, 'downsampling progress could not be recorded (Redis); the next run reaches further back'));
       const seconds = (Date.now() - started) / 1000;
       this.metrics.runs.inc({ level: rp, outcome: 'ok' });
       this.metrics.seconds.observe({ level: rp }, seconds);
       this.metrics.lastSuccess.set({ level: rp }, now / 1000);
-      this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, queries, seconds }, 'downsampled');
+      this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, backfilled: backfills.length, queries, seconds }, 'downsampled');
       return 'ok';
     } catch (err) {
       this.metrics.runs.inc({ level: rp, outcome: 'failed' });

@@ -5,6 +5,7 @@ import { AppError, type AgentInfo } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LatestValuesService } from '../latest/latest-values.service.js';
+import { BackfillMarks } from '../downsample/backfill-marks.service.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
@@ -14,7 +15,7 @@ import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
 import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
-import { Details, pointLimits, type PreparedBatch } from './point-rules.js';
+import { Details, oldestBefore, pointLimits, type PreparedBatch } from './point-rules.js';
 import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
 
 /** batches up to this fraction of a stream message share messages with other requests (PublishCoalescer) */
@@ -56,6 +57,7 @@ export class IngestService {
     @Inject(IngestStatsService) private readonly stats: IngestStatsService,
     @Inject(FieldTypesService) private readonly fieldTypes: FieldTypesService,
     @Inject(LatestValuesService) private readonly latest: LatestValuesService,
+    @Inject(BackfillMarks) private readonly backfill: BackfillMarks,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -142,6 +144,7 @@ export class IngestService {
       stored: () => {
         this.fieldTypes.remember(batch);
         this.observe(batch.points);
+        this.backfill.note(oldestBefore(batch.points, this.backfill.lateBefore(batch.receivedAt)));
       },
     };
   }
@@ -161,6 +164,7 @@ export class IngestService {
         this.fieldTypes.rememberKinds(fast.fieldKinds);
         // only each agent's newest line per shape is read: per agent, not per point
         this.observe(fast.newestPoints());
+        this.backfill.note(fast.oldestBefore(this.backfill.lateBefore(receivedAt)));
       },
     };
   }

@@ -11,7 +11,7 @@ import { decodeLines, encodePoint, type StoredPoint } from '@agentmon/contracts'
 import { FUZZ_SEED, goodPoints, malformedLines } from '../../test/support/malformed.js';
 import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
-import { pointLimits, type PointLimits } from './point-rules.js';
+import { oldestBefore, pointLimits, type PointLimits } from './point-rules.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const LIMITS = pointLimits(NOW, 90 * 86_400_000, 900_000);
@@ -65,6 +65,10 @@ function compare(body: string, precision: Precision = 'ms', limits: PointLimits 
   expect(fast.agents).toEqual(slow.batch.agents.map((a) => a.id));
   expect(kindsOfFast(fast)).toEqual(kindsOf(points));
   expect(latestOf(fast.newestPoints())).toEqual(latestOf(points));
+  // the agents' oldest points, for the downsampler's backfill marks: all of them, and those before the first point's time
+  expect(fast.oldestBefore(Infinity)).toEqual(oldestBefore(points, Infinity));
+  const byAgent = (pairs: [string, number][]) => [...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (points.length > 0) expect(byAgent(fast.oldestBefore(points[0]!.time))).toEqual(byAgent(oldestBefore(points, points[0]!.time)));
   // the normal form: one point a line (the fast path lets no newline into a string), no line end but \n
   if (points.length > 0) expect(fast.text.split('\n')).toHaveLength(points.length);
   expect(fast.text).not.toMatch(/\r|^\n|\n$|\n\n/);

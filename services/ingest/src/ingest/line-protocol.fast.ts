@@ -40,6 +40,8 @@ export interface FastBatch {
    * agent, as observing every point would, without decoding the other lines (for the latest values).
    */
   newestPoints(): LatestPoint[];
+  /** the agents whose oldest point is older than `t`, with that point's time (for the downsampler's backfill) */
+  oldestBefore(t: number): [string, number][];
 }
 
 /** What the latest values need of a point (its tags are not decoded). */
@@ -115,6 +117,8 @@ interface Agent {
   next: Agent | undefined;
   /** per shape index: the agent's newest line of that shape */
   newest: (Newest | undefined)[];
+  /** the time of its oldest line */
+  oldest: number;
 }
 
 const KEY_END = -1;
@@ -438,6 +442,7 @@ class FastScanner {
       }
       last = shape;
       const agent = this.agentAt(agentStart, agentEnd, agentHash);
+      if (time < agent.oldest) agent.oldest = time;
       const outEnd = out.length + (end - runStart);
       const newest = agent.newest[shape!.index];
       if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
@@ -458,6 +463,11 @@ class FastScanner {
       points,
       agents: agents.map((a) => a.id),
       fieldKinds: this.fieldKinds,
+      oldestBefore: (t) => {
+        const out: [string, number][] = [];
+        for (const a of agents) if (a.oldest < t) out.push([a.id, a.oldest]);
+        return out;
+      },
       newestPoints: () => {
         const newest: { agent: string; n: Newest }[] = [];
         for (const a of agents) for (const n of a.newest) if (n !== undefined) newest.push({ agent: a.id, n });
@@ -474,7 +484,7 @@ class FastScanner {
     let agent = this.agentsByHash.get(hash);
     while (agent !== undefined && (agent.id.length !== end - start || !sameAt(s, start, agent.id))) agent = agent.next;
     if (agent === undefined) {
-      agent = { id: s.slice(start, end), next: this.agentsByHash.get(hash), newest: [] };
+      agent = { id: s.slice(start, end), next: this.agentsByHash.get(hash), newest: [], oldest: Infinity };
       this.agentsByHash.set(hash, agent);
       this.agents.push(agent);
     }

@@ -115,3 +115,13 @@ export function pointTooBig(line: string, maxPointBytes: number): string | null 
   const bytes = Buffer.byteLength(line);
   return bytes > maxPointBytes ? `is ${bytes} bytes encoded; one point may be at most ${maxPointBytes}` : null;
 }
+
+/** Per agent, the time of its oldest point older than `t` (agents without one are left out). */
+export function oldestBefore(points: readonly { agent_id: string; time: number }[], t: number): [string, number][] {
+  const oldest = new Map<string, number>();
+  for (const p of points) {
+    const cur = oldest.get(p.agent_id);
+    if (p.time < t && (cur === undefined || p.time < cur)) oldest.set(p.agent_id, p.time);
+  }
+  return [...oldest];
+}
