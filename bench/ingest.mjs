@@ -31,7 +31,9 @@
 //
 // Options (defaults shown): --duration 30 --warmup 10 --idle 5 (s of no load, for the baseline CPU)
 // --rate 1000 --agents 10000 --connections 64 (steady keep-alive connections) --batches 100
-// --batch-points 5000 --peak-connections 4 --peak-agents 1000 --settle 30 (s without progress before
+// --batch-points 5000 --peak-connections 4 --peak-agents 1000 --ingest-replicas 1 (ingest processes, the
+// load round robin over them; 2 on this 2-core machine cost more than they spread, see docs/benchmarks.md)
+// --settle 30 (s without progress before
 // points count as lost) --profile bench|test (test honours AGENTMON_TEST_PORT_OFFSET; either profile is
 // emptied first: databases, streams, time series, Redis) --no-build
 // --no-write --label "text" --cpu-prof ingest[,registry,…] (a V8 profile per phase, see
@@ -45,6 +47,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
 import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
+import { replicaPort } from '../scripts/lib/stack.mjs';
 import { PEAK_MEASUREMENT } from './lib/data.mjs';
 import { findPids, readMachine, startSampler } from './lib/procstat.mjs';
 
@@ -60,6 +63,7 @@ const { values: opt } = parseArgs({
     'batch-points': { type: 'string', default: '5000' },
     'peak-connections': { type: 'string', default: '4' },
     'peak-agents': { type: 'string', default: '1000' },
+    'ingest-replicas': { type: 'string', default: '1' },
     settle: { type: 'string', default: '30' },
     keys: { type: 'string' },
     'timeout-ms': { type: 'string', default: '10000' },
@@ -92,6 +96,7 @@ const cfg = {
   peakAgents: num('peak-agents'),
   settleS: num('settle'),
   timeoutMs: num('timeout-ms'),
+  ingestReplicas: Math.max(1, Math.round(num('ingest-replicas'))),
 };
 // enough keys that each carries at most 50 requests/s, half of ingest's default per-key limit
 cfg.keys = opt.keys !== undefined ? Math.max(1, num('keys')) : Math.max(1, Math.ceil(cfg.rate / 50));
@@ -106,7 +111,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
 const INFLUX = `http://127.0.0.1:${profile.influx.port}`;
-const INGEST = `http://127.0.0.1:${profile.ports.ingest}`;
+/** every ingest replica (--ingest-replicas); the load goes round robin over them, as through a Service */
+const INGESTS = Array.from({ length: cfg.ingestReplicas }, (_, i) => `http://127.0.0.1:${replicaPort(profile.ports.ingest, i + 1)}`);
 const GATEWAY = `http://127.0.0.1:${profile.ports.gateway}`;
 const DB = 'agentmon'; // ingest's INFLUX_DATABASE in serviceEnv()
 const DIRECT_DB = 'bench_direct';
@@ -191,7 +197,8 @@ function runWorker(job, onMessage) {
 /** The process groups sampled in every phase. */
 function processGroups() {
   const groups = {};
-  for (const { name, child } of stack.children) groups[name] = [child.pid];
+  // the replicas of a service (ingest-2, …) count as the service
+  for (const { name, child } of stack.children) (groups[name.replace(/-\d+$/, '')] ??= []).push(child.pid);
   const pidOf = (daemon, match) => {
     const file = path.join(profile.dir, `${daemon}.pid`);
     if (existsSync(file)) {
@@ -305,7 +312,7 @@ async function peakPhase(label, target) {
   const started = new Promise((r) => (resolveStarted = r));
   const job = {
     kind: 'peak',
-    url: target.url,
+    urls: target.urls,
     headers: target.headers,
     batches: cfg.batches,
     batchPoints: cfg.batchPoints,
@@ -317,7 +324,8 @@ async function peakPhase(label, target) {
   return phase(label, async () => {
     const stopWatch = watchWriter();
     const sending = runWorker(job, (m) => m.type === 'started' && resolveStarted(m.at));
-    const start = await started;
+    // a worker that fails before it started sending ends the phase (and the run, which stops the stack)
+    const start = await Promise.race([started, sending.then(() => Promise.reject(new Error('the load worker ended before it started sending')))]);
     const counted = waitForCount({ db: target.db, measurement: PEAK_MEASUREMENT, field: 'cpu_usage', expected, start, sendingDone: sending.catch(() => undefined), ready: target.ready });
     const send = await sending;
     const c = await counted;
@@ -381,9 +389,15 @@ function machineInfo() {
   };
 }
 
+/** The sum of the values of Prometheus text lines (`name{labels} value`). */
+function sumOf(lines = []) {
+  return lines.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+/** Selected /metrics lines of every ingest replica (counters of several replicas: add them up with `sumOf`). */
 async function ingestMetrics() {
   try {
-    const text = await (await fetch(`${INGEST}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const text = (await Promise.all(INGESTS.map(async (u) => (await fetch(`${u}/metrics`, { signal: AbortSignal.timeout(5000) })).text()))).join('\n');
     const pick = (name) =>
       text
         .split('\n')
@@ -502,13 +516,13 @@ async function main() {
     }
   }
   // a port taken by something else would answer the readiness checks in place of our services
-  for (const svc of SERVICES) {
-    if (await portOpen(profile.ports[svc])) throw new Error(`port ${profile.ports[svc]} (${svc} of profile ${profileName}) is already in use: stop what listens there or choose another profile`);
+  for (const [svc, port] of [...SERVICES.map((s) => [s, profile.ports[s]]), ...INGESTS.slice(1).map((u, i) => [`ingest-${i + 2}`, Number(new URL(u).port)])]) {
+    if (await portOpen(port)) throw new Error(`port ${port} (${svc} of profile ${profileName}) is already in use: stop what listens there or choose another profile`);
   }
   const { secrets } = ensureSecrets(profile.dir);
   const { startStack } = await import('../scripts/lib/stack.mjs');
   say(`starting auth, registry, ingest, alerting, notification and gateway from dist (logs in ${path.join(profile.dir, 'logs')})`);
-  stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv });
+  stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv, replicas: { ingest: cfg.ingestReplicas } });
   const keys = await mintKeys(secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
   say(`minted ${keys.length} ingest:write API keys through the gateway (the agents share them round robin)`);
   // the ingest service creates its database and retention policies at start
@@ -522,7 +536,7 @@ async function main() {
 
   const steadyJob = (seconds, firstSeq) => ({
     kind: 'steady',
-    url: `${INGEST}/api/v2/ingest`,
+    urls: INGESTS.map((u) => `${u}/api/v2/ingest`),
     keys,
     rate: cfg.rate,
     durationS: seconds,
@@ -552,7 +566,7 @@ async function main() {
   say(`steady: ${drain.stored} of ${steadyExpected} accepted agent_metrics points stored in InfluxDB`);
 
   const afterSteady = await ingestMetrics();
-  const steadyMessages = Number(/ (\d+(?:\.\d+)?)$/.exec(afterSteady.streamMessages?.[0] ?? '')?.[1] ?? NaN);
+  const steadyMessages = sumOf(afterSteady?.streamMessages) || NaN;
   say(`stream messages stored for the warm-up and steady requests (a lines and an agents message per batch): ${steadyMessages}, ${((2 * steadyExpected) / steadyMessages).toFixed(1)} requests per batch`);
   const drainAfterSteady = await waitForConsumers(steadyEnd);
   say(`consumers caught up after the steady phase: ${JSON.stringify(drainAfterSteady)}`);
@@ -561,12 +575,12 @@ async function main() {
   await waitMachineQuiet();
   // background work that may have shared the steady phase: downsampling runs (every 5 minutes by
   // default); one still running holds the machine busy, so it has finished by now
-  const okRuns = (m) => (m?.downsampleRuns ?? []).filter((l) => l.includes('outcome="ok"') && l.includes('level="agg_1m"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  const okRuns = (m) => sumOf((m?.downsampleRuns ?? []).filter((l) => l.includes('outcome="ok"') && l.includes('level="agg_1m"')));
   const downsamplingDuringSteady = okRuns(await ingestMetrics()) - okRuns(beforeSteady);
   say(`1-minute downsampling runs that finished between the start of the steady phase and now: ${downsamplingDuringSteady}`);
   say(`direct baseline: ${cfg.batches} × ${cfg.batchPoints} points to InfluxDB /write over ${cfg.peakConnections} connections`);
   const direct = await peakPhase('direct', {
-    url: `${INFLUX}/write?db=${DIRECT_DB}&rp=raw&precision=ms`,
+    urls: [`${INFLUX}/write?db=${DIRECT_DB}&rp=raw&precision=ms`],
     headers: { 'content-type': 'text/plain; charset=utf-8' },
     db: DIRECT_DB,
   });
@@ -579,7 +593,7 @@ async function main() {
   say(`machine quiet again after ${settled.waitedS.toFixed(1)} s (CPU ${settled.cpuPercent.toFixed(0)}% of 200%)`);
   say(`peak through ingest: the same batches to /api/v2/write`);
   const peak = await peakPhase('peak-ingest', {
-    url: `${INGEST}/api/v2/write?org=bench&bucket=${DB}&precision=ms`,
+    urls: INGESTS.map((u) => `${u}/api/v2/write?org=bench&bucket=${DB}&precision=ms`),
     headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${keys[0]}` },
     db: DB,
     ready: writerIdle,
@@ -631,6 +645,10 @@ async function main() {
   return result;
 }
 
+function replicasText(n) {
+  return n === 1 ? 'one ingest process' : `${n} ingest replicas (processes; requests round robin over them, as behind the Helm chart's Service, which runs 2 by default)`;
+}
+
 function commandLine() {
   const args = process.argv.slice(2).map((a) => (/[^\w@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a));
   const offset = profileName === 'test' && process.env.AGENTMON_TEST_PORT_OFFSET ? `AGENTMON_TEST_PORT_OFFSET=${process.env.AGENTMON_TEST_PORT_OFFSET} ` : '';
@@ -680,7 +698,7 @@ function markdown(r) {
   out.push(`| zero points lost | ${lost} lost (steady ${r.steadyStored.lost} of ${fmtInt(r.steadyStored.expected)}, peak ${r.peak.lost} of ${fmtInt(r.peak.expected)}) | ${yes(lostOk)} |`);
   out.push('');
   out.push(
-    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\`. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
+    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\` of ${replicasText(r.cfg.ingestReplicas ?? 1)}. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
   );
   out.push('');
   out.push('| phase | requests | 202 | errors | p50 | p90 | p95 | p99 | p99.9 | max | generator lag p99 |');
@@ -708,7 +726,7 @@ function markdown(r) {
   }
   out.push('');
   out.push(
-    `**Peak**: ${fmtInt(r.cfg.batches)} line-protocol batches of ${fmtInt(r.cfg.batchPoints)} points (${fmtInt(r.peak.expected)} points, ${fmtInt(r.cfg.peakAgents)} agents — the first of the steady fleet, already registered —, 3 float fields, precision ms, ${(r.peak.bytes / 2 ** 20).toFixed(1)} MiB) over ${r.cfg.peakConnections} keep-alive connections, each posting its next batch when the last was answered. End to end = from the first request until a \`count()\` query in InfluxDB sees every point (counted as soon as the direct writes were answered, or the ingest writer's consumer has nothing left, and every 5 s before that; ${r.direct.countQueries} / ${r.peak.countQueries} count queries, mean ${r.direct.countQueryMsMean.toFixed(0)} / ${r.peak.countQueryMsMean.toFixed(0)} ms).`,
+    `**Peak**: ${fmtInt(r.cfg.batches)} line-protocol batches of ${fmtInt(r.cfg.batchPoints)} points (${fmtInt(r.peak.expected)} points, ${fmtInt(r.cfg.peakAgents)} agents — the first of the steady fleet, already registered —, 3 float fields, precision ms, ${(r.peak.bytes / 2 ** 20).toFixed(1)} MiB) over ${r.cfg.peakConnections} keep-alive connections (through ingest: spread over the ${(r.cfg.ingestReplicas ?? 1) === 1 ? 'one process' : `${r.cfg.ingestReplicas} replicas`}), each posting its next batch when the last was answered. End to end = from the first request until a \`count()\` query in InfluxDB sees every point (counted as soon as the direct writes were answered, or the ingest writer's consumer has nothing left, and every 5 s before that; ${r.direct.countQueries} / ${r.peak.countQueries} count queries, mean ${r.direct.countQueryMsMean.toFixed(0)} / ${r.peak.countQueryMsMean.toFixed(0)} ms).`,
   );
   out.push('');
   out.push('| path | accepted points/s | end-to-end points/s | time to all queryable | stored / sent | lost | batch latency p50 / p99 | 429/503 retries |');

@@ -68,8 +68,14 @@ function steadyBody(seq, agents, timeMs) {
   });
 }
 
-async function steady({ url, keys, rate, durationS, agents, connections, timeoutMs, firstSeq }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'fifo' });
+/** Keep-alive connections to each replica's URL, `connections` in all; request i goes to replica i mod n (round robin, as a load balancer would). */
+function pools(urls, connections) {
+  const per = Math.max(1, Math.ceil(connections / urls.length));
+  return urls.map((url) => ({ url, agent: new http.Agent({ keepAlive: true, maxSockets: per, maxFreeSockets: per, scheduling: 'fifo' }) }));
+}
+
+async function steady({ urls, keys, rate, durationS, agents, connections, timeoutMs, firstSeq }) {
+  const replicas = pools(urls, connections);
   // agent a always uses key a % keys.length
   const headers = keys.map((key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }));
   const total = Math.round(rate * durationS);
@@ -92,6 +98,7 @@ async function steady({ url, keys, rate, durationS, agents, connections, timeout
         const body = steadyBody(seq, agents, Math.floor(Date.now()));
         const second = Math.floor((due - start) / 1000);
         outstanding++;
+        const { agent, url } = replicas[seq % replicas.length];
         void post(agent, url, headers[seq % agents % keys.length], body, timeoutMs).then((res) => {
           outstanding--;
           const ms = now() - due;
@@ -120,7 +127,7 @@ async function steady({ url, keys, rate, durationS, agents, connections, timeout
   await allSent;
   if (outstanding > 0) await finished;
   const end = now();
-  agent.destroy();
+  for (const r of replicas) r.agent.destroy();
   const failed = total - latencies.length;
   return {
     requests: total,
@@ -136,13 +143,14 @@ async function steady({ url, keys, rate, durationS, agents, connections, timeout
   };
 }
 
-async function peak({ url, headers, batches, batchPoints, agents, t0, connections, timeoutMs }) {
+async function peak({ urls, headers, batches, batchPoints, agents, t0, connections, timeoutMs }) {
   // the batches are made before the clock starts
   const bodies = [];
   // as bytes: encoding 66 MiB of text per phase would load the machine the phases share
   for (let b = 0; b < batches; b++) bodies.push(Buffer.from(peakBatch(b, batchPoints, agents, t0)));
   const bytes = bodies.reduce((n, s) => n + Buffer.byteLength(s), 0);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  // connection w posts to replica w mod n
+  const replicas = pools(urls, connections);
   const statuses = {}; // answer (status or network error) -> count, retries included
   const samples = [];
   let retries = 0;
@@ -151,7 +159,8 @@ async function peak({ url, headers, batches, batchPoints, agents, t0, connection
   const batchMs = [];
   parentPort.postMessage({ type: 'started', at: now(), bytes });
   const start = now();
-  const worker = async () => {
+  const worker = async (_, w) => {
+    const { agent, url } = replicas[w % replicas.length];
     for (;;) {
       const b = nextBatch++;
       if (b >= batches) return;
@@ -177,7 +186,7 @@ async function peak({ url, headers, batches, batchPoints, agents, t0, connection
   };
   await Promise.all(Array.from({ length: connections }, worker));
   const end = now();
-  agent.destroy();
+  for (const r of replicas) r.agent.destroy();
   return { start, end, bytes, statuses, samples, retries, failedBatches: failed, batchMs: summarize(batchMs) };
 }
 

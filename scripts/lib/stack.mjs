@@ -12,7 +12,9 @@ const COLORS = { auth: 33, registry: 32, ingest: 35, alerting: 31, notification:
 
 /**
  * @param {'dev'|'test'} profile
- * @param {{ secrets: Record<string,string>, extraEnv?: Record<string, Record<string,string>>, logToFiles?: boolean, withWeb?: boolean }} opts
+ * @param {{ secrets: Record<string,string>, extraEnv?: Record<string, Record<string,string>>, logToFiles?: boolean, withWeb?: boolean, replicas?: Record<string, number> }} opts
+ * `replicas`: more than one process of a service (as a Deployment's replicas): the first on the
+ * profile's port, replica k (2, 3, …) named `<service>-k` on that port + 1000 × (k − 1).
  */
 export async function startStack(profile, opts) {
   const envs = serviceEnv(profile);
@@ -54,9 +56,16 @@ export async function startStack(profile, opts) {
     auth: { AUTH_ENCRYPTION_KEY: opts.secrets.AUTH_ENCRYPTION_KEY, AGENTMON_ADMIN_PASSWORD: opts.secrets.AGENTMON_ADMIN_PASSWORD },
     notification: { NOTIFICATION_ENCRYPTION_KEY: opts.secrets.NOTIFICATION_ENCRYPTION_KEY, DASHBOARD_URL: `http://localhost:${p.ports.web}` },
   };
+  const extraReady = [];
   for (const svc of SERVICES) {
     const env = { ...envs[svc], ...(secretsFor[svc] ?? {}), ...(opts.extraEnv?.[svc] ?? {}) };
     start(svc, process.execPath, [path.join(ROOT, 'services', svc, 'dist', 'main.js')], stringify(env));
+    for (let k = 2; k <= (opts.replicas?.[svc] ?? 1); k++) {
+      const port = replicaPort(p.ports[svc], k);
+      const name = `${svc}-${k}`;
+      start(name, process.execPath, [path.join(ROOT, 'services', svc, 'dist', 'main.js')], stringify({ ...env, PORT: port, ...(env.AGENTMON_CPU_PROF_NAME ? { AGENTMON_CPU_PROF_NAME: name } : {}) }));
+      extraReady.push([name, `http://127.0.0.1:${port}/health/ready`]);
+    }
   }
   if (opts.withWeb !== false) {
     start('web', process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(p.ports.web), '-H', '127.0.0.1'], stringify({ ...envs.web, ...(opts.extraEnv?.web ?? {}) }), path.join(ROOT, 'web'));
@@ -86,7 +95,7 @@ export async function startStack(profile, opts) {
   };
 
   try {
-    await waitReady(profile, children, opts.withWeb !== false);
+    await waitReady(profile, children, opts.withWeb !== false, extraReady);
   } catch (err) {
     await stop();
     throw err;
@@ -109,9 +118,14 @@ function stringify(env) {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 
-async function waitReady(profile, children, withWeb, timeoutMs = 120_000) {
+/** The port of replica k (1 = the profile's own) of a service. */
+export function replicaPort(port, k) {
+  return port + 1000 * (k - 1);
+}
+
+async function waitReady(profile, children, withWeb, extra = [], timeoutMs = 120_000) {
   const p = PROFILES[profile];
-  const targets = SERVICES.map((s) => [s, `http://127.0.0.1:${p.ports[s]}/health/ready`]);
+  const targets = SERVICES.map((s) => [s, `http://127.0.0.1:${p.ports[s]}/health/ready`]).concat(extra);
   if (withWeb) targets.push(['web', `http://127.0.0.1:${p.ports.web}/login`]);
   const until = Date.now() + timeoutMs;
   const pending = new Map(targets);
