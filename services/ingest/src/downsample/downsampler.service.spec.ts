@@ -6,6 +6,7 @@ import type { BackpressureService } from '../backpressure/backpressure.service.j
 import type { InfluxClient } from '../influx/influx.client.js';
 import type { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import type { BackfillMarks } from './backfill-marks.service.js';
+import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { DownsamplerService } from './downsampler.service.js';
 
 // The decisions of a run around its queries (unit: InfluxDB and Redis are stand-ins that record calls;
@@ -34,7 +35,7 @@ function setup(backlog: number, failQuery = false) {
   const backpressure = { lastReading: { backlog, streamFill: 0, lagMs: 0 } } as BackpressureService;
   const schema = { isReady: true } as InfluxSchemaService;
   const backfill = { marked: async () => [], clear: async () => undefined } as unknown as BackfillMarks;
-  return { service: new DownsamplerService(influx, schema, backpressure, redis, backfill, config, logger, new Registry()), queries, hash };
+  return { service: new DownsamplerService(influx, schema, backpressure, redis, backfill, config, logger, ingestMetrics(new Registry())), queries, hash };
 }
 
 describe('DownsamplerService.run', () => {

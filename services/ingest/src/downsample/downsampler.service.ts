@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '@agentmon/observability';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { BackpressureService } from '../backpressure/backpressure.service.js';
 import { InfluxClient } from '../influx/influx.client.js';
 import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
+import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { BackfillMarks } from './backfill-marks.service.js';
 import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, runRange, type DownsampleLevel } from './downsample-plan.js';
 
@@ -64,7 +63,6 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
   private running: Promise<unknown> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
-  private readonly metrics;
 
   constructor(
     @Inject(InfluxClient) private readonly influx: InfluxClient,
@@ -74,31 +72,10 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     @Inject(BackfillMarks) private readonly backfill: BackfillMarks,
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
   ) {
     this.levels = downsampleLevels(config);
     this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
-    this.metrics = {
-      runs: new Counter({
-        name: 'agentmon_ingest_downsample_runs_total',
-        help: 'Downsampling runs by level and outcome (ok, failed, deferred while the writer is behind, elsewhere: another replica holds the lock)',
-        labelNames: ['level', 'outcome'] as const,
-        registers: [registry],
-      }),
-      seconds: new Histogram({
-        name: 'agentmon_ingest_downsample_run_seconds',
-        help: 'Duration of a successful downsampling run, pauses included',
-        labelNames: ['level'] as const,
-        buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
-        registers: [registry],
-      }),
-      lastSuccess: new Gauge({
-        name: 'agentmon_ingest_downsample_last_success_timestamp_seconds',
-        help: 'When the last successful downsampling run of this replica began',
-        labelNames: ['level'] as const,
-        registers: [registry],
-      }),
-    };
   }
 
   onApplicationBootstrap(): void {
@@ -150,7 +127,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       const since = this.deferredSince.get(rp) ?? now;
       this.deferredSince.set(rp, since);
       if (now - since < MAX_DEFER_MS) {
-        this.metrics.runs.inc({ level: rp, outcome: 'deferred' });
+        this.metrics.downsampleRuns.inc({ level: rp, outcome: 'deferred' });
         return 'deferred';
       }
       this.logger.warn({ level: rp, backlog }, 'downsampling runs although the InfluxDB writer is still behind; a later run counts the rest');
@@ -162,7 +139,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     try {
       locked = (await this.redis.set(lockKey, this.owner, 'PX', lockMs, 'NX')) === 'OK';
       if (!locked) {
-        this.metrics.runs.inc({ level: rp, outcome: 'elsewhere' });
+        this.metrics.downsampleRuns.inc({ level: rp, outcome: 'elsewhere' });
         return 'elsewhere';
       }
     } catch (err) {
@@ -207,13 +184,13 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       await this.backfill.clear(rp, marks);
       await this.redis.hset(downsampleDoneKey(this.config.INFLUX_DATABASE), rp, String(now)).catch((err: unknown) => this.logger.warn({ err, level: rp }, 'downsampling progress could not be recorded (Redis); the next run reaches further back'));
       const seconds = (Date.now() - started) / 1000;
-      this.metrics.runs.inc({ level: rp, outcome: 'ok' });
-      this.metrics.seconds.observe({ level: rp }, seconds);
-      this.metrics.lastSuccess.set({ level: rp }, now / 1000);
+      this.metrics.downsampleRuns.inc({ level: rp, outcome: 'ok' });
+      this.metrics.downsampleSeconds.observe({ level: rp }, seconds);
+      this.metrics.downsampleLastSuccess.set({ level: rp }, now / 1000);
       this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, backfilled: backfills.length, queries, seconds }, 'downsampled');
       return 'ok';
     } catch (err) {
-      this.metrics.runs.inc({ level: rp, outcome: 'failed' });
+      this.metrics.downsampleRuns.inc({ level: rp, outcome: 'failed' });
       this.logger.warn({ err, level: rp }, 'downsampling run failed; retrying in a minute');
       return 'failed';
     } finally {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Prometheus series of the ingest service (on /metrics, next to the process metrics). */
 export function ingestMetrics(registry: Registry) {
@@ -41,6 +41,25 @@ export function ingestMetrics(registry: Registry) {
       name: 'agentmon_influx_write_seconds',
       help: 'Duration of one InfluxDB write',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    downsampleRuns: new Counter({
+      name: 'agentmon_ingest_downsample_runs_total',
+      help: 'Downsampling runs by level and outcome (ok, failed, deferred while the writer is behind, elsewhere: another replica holds the lock)',
+      labelNames: ['level', 'outcome'] as const,
+      registers: [registry],
+    }),
+    downsampleSeconds: new Histogram({
+      name: 'agentmon_ingest_downsample_run_seconds',
+      help: 'Duration of a successful downsampling run, pauses included',
+      labelNames: ['level'] as const,
+      buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
+    downsampleLastSuccess: new Gauge({
+      name: 'agentmon_ingest_downsample_last_success_timestamp_seconds',
+      help: 'When the last successful downsampling run of this replica began',
+      labelNames: ['level'] as const,
       registers: [registry],
     }),
   };
