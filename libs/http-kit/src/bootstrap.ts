@@ -7,6 +7,7 @@ import { METRICS_REGISTRY, PinoNestLogger, httpMetrics } from '@agentmon/observa
 import type { Registry } from 'prom-client';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
 import { natsConnectionOptions, setRpcLogger, type NatsTlsOptions } from '@agentmon/messaging';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
 import { httpsServerOptions, reloadCertificatesOnChange, type HttpsServerTls } from './https.js';
 import { AllExceptionsFilter } from './exception.filter.js';
@@ -54,8 +55,7 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
   const app = adapter
     ? await NestFactory.create(opts.module, adapter as never, { logger: nestLogger })
     : await NestFactory.create(opts.module, { logger: nestLogger, ...(httpsOptions ? { httpsOptions } : {}) });
-  app.use(requestIdMiddleware);
-  app.use(securityHeadersMiddleware);
+  installRequestBasics(app);
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost), opts.logger));
   app.enableShutdownHooks();
   const registry = metricsRegistryOf(app);
@@ -80,6 +80,24 @@ export async function bootstrapService(opts: ServiceBootstrap): Promise<INestApp
   }
   opts.logger.info({ port: opts.port, tls: Boolean(opts.https) }, `${opts.service} listening${opts.https ? ' (HTTPS)' : ''}`);
   return app;
+}
+
+/**
+ * The request id (and its async context, for the logs) and the security headers on every response.
+ * On Fastify as its first onRequest hook: through Nest's `app.use` every request would also run
+ * @fastify/middie's engine; elsewhere (Express) as middleware.
+ */
+function installRequestBasics(app: INestApplication): void {
+  const adapter = app.getHttpAdapter();
+  if (adapter.getType() !== 'fastify') {
+    app.use(requestIdMiddleware);
+    app.use(securityHeadersMiddleware);
+    return;
+  }
+  const fastify = adapter.getInstance() as {
+    addHook(name: 'onRequest', hook: (req: { raw: IncomingMessage }, reply: { raw: ServerResponse }, done: () => void) => void): void;
+  };
+  fastify.addHook('onRequest', (req, reply, done) => requestIdMiddleware(req.raw, reply.raw, () => securityHeadersMiddleware(req.raw, reply.raw, done)));
 }
 
 /**

@@ -277,6 +277,7 @@ describe('ingest service', () => {
     );
     expect(res.status).toBe(202);
     expect(res.headers.get('x-request-id')).toBe(`req-${RUN}`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await res.json()).toEqual({ accepted: 3 });
     // counted by route template, status and method, with its duration
     const metrics = await (await fetch(`${BASE}/metrics`)).text();
@@ -337,6 +338,8 @@ describe('ingest service', () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { statusCode: number; error: string; message: string; details: { path: string; reason: string }[]; request_id: string };
     expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request', request_id: expect.any(String) });
+    // the id the service made for the request names it in the answer's header and body alike
+    expect(body.request_id).toBe(res.headers.get('x-request-id'));
     expect(body.details.map((d) => d.path).sort()).toEqual(['points[1].fields.ok', 'points[2].time', 'points[3].fields.cpu_usage']);
     expect(body.details.find((d) => d.path === 'points[2].time')!.reason).toBe('is more than 10 minutes in the future');
     expect(body.message).toMatch(/3 invalid points; nothing was stored/);
