@@ -7,7 +7,7 @@
 //       databases named agentmon_test_*, so tests pass while `npm start` runs.
 import { influxdConfig } from './influx-config.mjs';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readFileSync, readdirSync, readlinkSync, rmSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -172,10 +172,43 @@ async function ensureInflux(profile) {
   return 'started';
 }
 
+/**
+ * Daemons a checkout started and then lost: an influxd, nats-server or redis-server whose working
+ * directory was deleted (a clone removed while its test servers still ran). They still hold the
+ * profile's ports, so the next run would take them for its own and fail in odd ways (InfluxDB: "open
+ * …/meta.dbtmp: no such file or directory"). Stopped here; anything else on a port is left alone.
+ */
+async function stopOrphans() {
+  const stale = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const exe = readlinkSync(`/proc/${d}/exe`);
+      if (!/\/(influxd|nats-server|redis-server|redis-check-rdb)$/.test(exe)) continue; // Debian links redis-server to redis-check-rdb
+      const cwd = readlinkSync(`/proc/${d}/cwd`);
+      if (cwd.endsWith(' (deleted)')) stale.push({ pid: Number(d), what: path.basename(exe).replace('redis-check-rdb', 'redis-server'), cwd });
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  for (const s of stale) {
+    log(`stopping a leftover ${s.what} (pid ${s.pid}) of a deleted checkout (${s.cwd})`);
+    try {
+      process.kill(s.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const s of stale) {
+    for (let i = 0; i < 100 && existsSync(`/proc/${s.pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Makes sure every dependency of the profile is up. Returns what it started. */
 export async function ensureInfra(name) {
   const profile = PROFILES[name];
   mkdirSync(profile.dir, { recursive: true });
+  await stopOrphans();
   const started = [];
   for (const [what, fn] of [
     ['postgres', ensurePostgres],
