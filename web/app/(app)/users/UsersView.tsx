@@ -7,31 +7,26 @@ import MoreVertIcon from '@mui/icons-material/MoreVert';
 import PasswordIcon from '@mui/icons-material/Password';
 import PersonAddIcon from '@mui/icons-material/PersonAdd';
 import RestoreIcon from '@mui/icons-material/Restore';
-import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import Chip from '@mui/material/Chip';
 import IconButton from '@mui/material/IconButton';
-import LinearProgress from '@mui/material/LinearProgress';
 import ListItemIcon from '@mui/material/ListItemIcon';
 import ListItemText from '@mui/material/ListItemText';
 import Menu from '@mui/material/Menu';
 import MenuItem from '@mui/material/MenuItem';
-import Paper from '@mui/material/Paper';
-import Snackbar from '@mui/material/Snackbar';
 import Table from '@mui/material/Table';
 import TableBody from '@mui/material/TableBody';
 import TableCell from '@mui/material/TableCell';
-import TableContainer from '@mui/material/TableContainer';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
 import Tooltip from '@mui/material/Tooltip';
 import Typography from '@mui/material/Typography';
 import { useState } from 'react';
 import { ConfirmDialog } from '@/components/ConfirmDialog';
-import { PageHeader } from '@/components/PageHeader';
-import { Pager, useCursorPager } from '@/components/Pager';
-import { EmptyState, ErrorState, ForbiddenState, LoadingState } from '@/components/States';
+import { PagedTablePage, type Toast } from '@/components/PagedTablePage';
+import { useCursorPager } from '@/components/Pager';
+import { EmptyState } from '@/components/States';
 import { api } from '@/lib/api';
 import { useUser } from '@/lib/auth';
 import { formatDateTime, formatRelative } from '@/lib/format';
@@ -42,8 +37,6 @@ import { RoleChip } from './RoleChip';
 import { ChangeRoleDialog, CreateUserDialog, SetPasswordDialog } from './UserDialogs';
 
 const PAGE_SIZE = 50;
-
-type Toast = { kind: 'success' | 'error'; text: string };
 
 function UserActions({
   user,
@@ -108,7 +101,8 @@ export function UsersView() {
   const me = useUser();
   const now = useNow();
   const pager = useCursorPager();
-  const { data, error, loading, reload, setData } = useApi<Page<User>>('/api/v2/users', { limit: PAGE_SIZE, cursor: pager.cursor });
+  const users = useApi<Page<User>>('/api/v2/users', { limit: PAGE_SIZE, cursor: pager.cursor });
+  const { reload, setData } = users;
   const [creating, setCreating] = useState(false);
   const [roleOf, setRoleOf] = useState<User | null>(null);
   const [passwordOf, setPasswordOf] = useState<User | null>(null);
@@ -122,99 +116,84 @@ export function UsersView() {
     setToast({ kind: 'success', text: active ? `${u.username} can sign in again` : `${u.username} is deactivated and signed out` });
   };
 
-  const items = data?.items ?? [];
-
-  if (error?.status === 403) {
-    return (
-      <>
-        <PageHeader title="Users" />
-        <ForbiddenState>{error.message}</ForbiddenState>
-      </>
-    );
-  }
-
   return (
-    <>
-      <PageHeader
-        title="Users"
-        subtitle="Who can sign in, and with which role"
-        actions={
-          <Button variant="contained" startIcon={<PersonAddIcon />} onClick={() => setCreating(true)}>
-            New user
-          </Button>
-        }
-      />
-      {error && <ErrorState title="Could not load users" message={error.message} onRetry={reload} />}
-      {!error && data === undefined && <LoadingState label="Loading users…" />}
-      {data !== undefined && !error && items.length === 0 && pager.index === 0 && (
+    <PagedTablePage
+      title="Users"
+      subtitle="Who can sign in, and with which role"
+      actions={
+        <Button variant="contained" startIcon={<PersonAddIcon />} onClick={() => setCreating(true)}>
+          New user
+        </Button>
+      }
+      noun="users"
+      resource={users}
+      pager={pager}
+      empty={
         <EmptyState icon={<GroupIcon />} title="No users">
           <Typography variant="body2">Create the first user with “New user”.</Typography>
         </EmptyState>
-      )}
-      {items.length > 0 && (
-        <Paper variant="outlined">
-          <Box sx={{ height: 4 }}>{loading && <LinearProgress aria-label="Loading" />}</Box>
-          <TableContainer>
-            <Table size="small" aria-label="Users">
-              <TableHead>
-                <TableRow>
-                  <TableCell>User</TableCell>
-                  <TableCell sx={{ display: { xs: 'none', md: 'table-cell' } }}>Email</TableCell>
-                  <TableCell>Role</TableCell>
-                  <TableCell>Status</TableCell>
-                  <TableCell sx={{ display: { xs: 'none', sm: 'table-cell' } }}>Created</TableCell>
-                  <TableCell align="right">Actions</TableCell>
+      }
+      toast={toast}
+      onToastClose={() => setToast(null)}
+      table={(items) => (
+        <Table size="small" aria-label="Users">
+          <TableHead>
+            <TableRow>
+              <TableCell>User</TableCell>
+              <TableCell sx={{ display: { xs: 'none', md: 'table-cell' } }}>Email</TableCell>
+              <TableCell>Role</TableCell>
+              <TableCell>Status</TableCell>
+              <TableCell sx={{ display: { xs: 'none', sm: 'table-cell' } }}>Created</TableCell>
+              <TableCell align="right">Actions</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {items.map((u) => {
+              const isSelf = u.id === me.id;
+              return (
+                <TableRow key={u.id} data-testid={`user-row-${u.username}`} sx={{ opacity: u.active ? 1 : 0.6 }}>
+                  <TableCell>
+                    <Box sx={{ display: 'flex', alignItems: 'center', gap: 1 }}>
+                      <Typography sx={{ fontWeight: 600 }}>{u.username}</Typography>
+                      {isSelf && <Chip size="small" label="you" sx={{ height: 20 }} />}
+                    </Box>
+                  </TableCell>
+                  <TableCell sx={{ display: { xs: 'none', md: 'table-cell' }, color: 'text.secondary' }}>{u.email ?? '—'}</TableCell>
+                  <TableCell>
+                    <RoleChip role={u.role} />
+                  </TableCell>
+                  <TableCell>
+                    <Chip
+                      size="small"
+                      variant="outlined"
+                      label={u.active ? 'active' : 'deactivated'}
+                      color={u.active ? 'success' : 'default'}
+                      data-testid="user-status"
+                      data-active={String(u.active)}
+                    />
+                  </TableCell>
+                  <TableCell sx={{ display: { xs: 'none', sm: 'table-cell' }, whiteSpace: 'nowrap' }}>
+                    <Tooltip title={formatDateTime(u.created_at)}>
+                      <span>{formatRelative(u.created_at, now)}</span>
+                    </Tooltip>
+                  </TableCell>
+                  <TableCell align="right">
+                    <UserActions
+                      user={u}
+                      isSelf={isSelf}
+                      onRole={() => setRoleOf(u)}
+                      onPassword={() => setPasswordOf(u)}
+                      onDeactivate={() => setDeactivating(u)}
+                      onReactivate={() => setActive(u, true).catch((err: unknown) => setToast({ kind: 'error', text: err instanceof Error ? err.message : String(err) }))}
+                    />
+                  </TableCell>
                 </TableRow>
-              </TableHead>
-              <TableBody>
-                {items.map((u) => {
-                  const isSelf = u.id === me.id;
-                  return (
-                    <TableRow key={u.id} data-testid={`user-row-${u.username}`} sx={{ opacity: u.active ? 1 : 0.6 }}>
-                      <TableCell>
-                        <Box sx={{ display: 'flex', alignItems: 'center', gap: 1 }}>
-                          <Typography sx={{ fontWeight: 600 }}>{u.username}</Typography>
-                          {isSelf && <Chip size="small" label="you" sx={{ height: 20 }} />}
-                        </Box>
-                      </TableCell>
-                      <TableCell sx={{ display: { xs: 'none', md: 'table-cell' }, color: 'text.secondary' }}>{u.email ?? '—'}</TableCell>
-                      <TableCell>
-                        <RoleChip role={u.role} />
-                      </TableCell>
-                      <TableCell>
-                        <Chip
-                          size="small"
-                          variant="outlined"
-                          label={u.active ? 'active' : 'deactivated'}
-                          color={u.active ? 'success' : 'default'}
-                          data-testid="user-status"
-                          data-active={String(u.active)}
-                        />
-                      </TableCell>
-                      <TableCell sx={{ display: { xs: 'none', sm: 'table-cell' }, whiteSpace: 'nowrap' }}>
-                        <Tooltip title={formatDateTime(u.created_at)}>
-                          <span>{formatRelative(u.created_at, now)}</span>
-                        </Tooltip>
-                      </TableCell>
-                      <TableCell align="right">
-                        <UserActions
-                          user={u}
-                          isSelf={isSelf}
-                          onRole={() => setRoleOf(u)}
-                          onPassword={() => setPasswordOf(u)}
-                          onDeactivate={() => setDeactivating(u)}
-                          onReactivate={() => setActive(u, true).catch((err: unknown) => setToast({ kind: 'error', text: err instanceof Error ? err.message : String(err) }))}
-                        />
-                      </TableCell>
-                    </TableRow>
-                  );
-                })}
-              </TableBody>
-            </Table>
-          </TableContainer>
-        </Paper>
+              );
+            })}
+          </TableBody>
+        </Table>
       )}
-      {data !== undefined && <Pager index={pager.index} nextCursor={data.next_cursor} loading={loading} onNext={pager.next} onPrevious={pager.previous} />}
+    >
 
       <CreateUserDialog
         open={creating}
@@ -254,13 +233,6 @@ export function UsersView() {
       >
         {deactivating?.username} is signed out at once and cannot sign in, and the API keys they created stop working. You can reactivate the account later.
       </ConfirmDialog>
-      <Snackbar open={toast !== null} autoHideDuration={6000} onClose={() => setToast(null)}>
-        {toast ? (
-          <Alert severity={toast.kind} onClose={() => setToast(null)} data-testid="toast">
-            {toast.text}
-          </Alert>
-        ) : undefined}
-      </Snackbar>
-    </>
+    </PagedTablePage>
   );
 }
