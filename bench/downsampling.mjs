@@ -16,7 +16,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
-import { findPids, readProc } from './lib/procstat.mjs';
+import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
 
 const { values } = parseArgs({ options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' } } });
 const AGENTS = Number(values.agents);
@@ -27,18 +27,8 @@ const INFLUX = `http://127.0.0.1:${profile.influx.port}`;
 const DB = 'agentmon_bench_downsampling';
 const M = 60_000;
 
-const pid = findPids((cmd) => cmd.includes('influxd') && cmd.includes(profile.dir))[0];
-if (!pid) throw new Error(`no influxd of the test profile (${profile.dir}) runs: node scripts/lib/infra.mjs up test`);
-const ticksPerMs = 100 / 1000; // CLK_TCK: 100 on every common Linux (bench/lib/procstat.mjs)
-const cpuMs = () => readProc(pid).ticks / ticksPerMs;
-
-async function query(q, db = DB) {
-  const res = await fetch(`${INFLUX}/query`, { method: 'POST', body: new URLSearchParams({ q, db }) });
-  const body = await res.json();
-  const err = body.error ?? body.results?.find((r) => r.error)?.error;
-  if (!res.ok || err) throw new Error(`InfluxDB: ${err ?? res.status}`);
-  return body.results;
-}
+const cpuMs = influxdCpuMs(profile.dir);
+const query = (q, db = DB) => influxQuery(INFLUX, q, db, 300_000);
 
 async function seed(now) {
   await query(`DROP DATABASE "${DB}"`, '');

@@ -13,23 +13,15 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
 import { peakBatch } from './lib/data.mjs';
-import { findPids, readProc } from './lib/procstat.mjs';
+import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
 
 const { values } = parseArgs({ options: { points: { type: 'string', default: '500000' } } });
 const POINTS = Number(values.points);
 const profile = PROFILES.test;
 const PORT = profile.influx.port;
 const DB = 'agentmon_bench_write_cost';
-const pid = findPids((cmd) => cmd.includes('influxd') && cmd.includes(profile.dir))[0];
-if (!pid) throw new Error(`no influxd of the test profile (${profile.dir}) runs: node scripts/lib/infra.mjs up test`);
-const cpuMs = () => readProc(pid).ticks * 10; // CLK_TCK 100 (bench/lib/procstat.mjs)
-
-async function query(q) {
-  const res = await fetch(`http://127.0.0.1:${PORT}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
-  const body = await res.json();
-  const err = body.error ?? body.results?.find((r) => r.error)?.error;
-  if (!res.ok || err) throw new Error(`InfluxDB: ${err ?? res.status}`);
-}
+const cpuMs = influxdCpuMs(profile.dir);
+const query = (q) => influxQuery(`http://127.0.0.1:${PORT}`, q);
 
 const agent = new http.Agent({ keepAlive: true });
 function post(body) {

@@ -49,6 +49,7 @@ import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib
 import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
 import { replicaPort } from '../scripts/lib/stack.mjs';
 import { PEAK_MEASUREMENT } from './lib/data.mjs';
+import { influxQuery as query } from './lib/influx.mjs';
 import { findPids, readMachine, startSampler } from './lib/procstat.mjs';
 
 const { values: opt } = parseArgs({
@@ -122,15 +123,7 @@ let stack;
 let startedInfra = [];
 let cpuProfDir;
 
-async function influxQuery(q, db) {
-  const body = new URLSearchParams({ q });
-  if (db) body.set('db', db);
-  const res = await fetch(`${INFLUX}/query`, { method: 'POST', body, signal: AbortSignal.timeout(30_000) });
-  const json = await res.json();
-  const err = json.error ?? json.results?.find((r) => r.error)?.error;
-  if (!res.ok || err) throw new Error(`InfluxDB: ${err ?? res.status} (${q})`);
-  return json.results;
-}
+const influxQuery = (q, db) => query(INFLUX, q, db);
 
 async function count(db, measurement, field) {
   const r = await influxQuery(`SELECT count("${field}") FROM "${db}"."raw"."${measurement}"`);

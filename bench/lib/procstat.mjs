@@ -26,6 +26,12 @@ export function readProc(pid) {
   }
 }
 
+/** CPU (user + system) a process has used so far, in ms; NaN when it is gone. */
+export function cpuMsOf(pid) {
+  const p = readProc(pid);
+  return p ? (p.ticks / ticksPerSecond) * 1000 : NaN;
+}
+
 /** busy and total jiffies of the whole machine (all cores) */
 export function readMachine() {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];

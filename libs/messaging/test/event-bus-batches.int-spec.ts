@@ -43,6 +43,10 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
   }
 
   /** Every message of the stream was acknowledged (or terminated) and none awaits delivery. */
+  /** This test's durable consumer of SUBJECT, in batches (10 messages, 300 ms unless said otherwise). */
+  const consume = (handler: (items: BatchItem<typeof SUBJECT>[]) => Promise<void>, opts: { maxBatch?: number; maxWaitMs?: number } = {}) =>
+    bus.consumeBatches({ durable, subjects: [SUBJECT], maxBatch: 10, maxWaitMs: 300, ...opts, handler });
+
   const settled = () =>
     eventually(
       () => bus.jsm.consumers.info(STREAMS.TELEMETRY.name, durable),
@@ -53,7 +57,7 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
     const published = await publish(Array.from({ length: 25 }, (_, i) => `backlog-${i}`));
     const batches: BatchItem<Subject>[][] = [];
     // a wait far longer than the backlog takes to arrive: only maxBatch ends the first batches
-    await bus.consumeBatches({ durable, subjects: [SUBJECT], maxBatch: 10, maxWaitMs: 2000, handler: async (items) => void batches.push(items) });
+    await consume(async (items) => void batches.push(items), { maxWaitMs: 2000 });
     await eventually(() => batches.flat().length, (n) => n >= 25);
     await settled();
     expect(batches.flat().map((i) => i.payload.batch_id)).toEqual(published);
@@ -64,7 +68,7 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
 
   it('delivers a lone message though no other comes to fill its batch', async () => {
     const batches: string[][] = [];
-    await bus.consumeBatches({ durable, subjects: [SUBJECT], maxBatch: 100, maxWaitMs: 50, handler: async (items) => void batches.push(items.map((i) => i.payload.batch_id)) });
+    await consume(async (items) => void batches.push(items.map((i) => i.payload.batch_id)), { maxBatch: 100, maxWaitMs: 50 });
     await publish(['alone']);
     await eventually(() => batches, (b) => b.length === 1);
     expect(batches).toEqual([['alone']]);
@@ -74,16 +78,10 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
   it('redelivers every message of a batch whose handler failed, and acknowledges them once it succeeds', async () => {
     const published = await publish(Array.from({ length: 6 }, (_, i) => `retry-${i}`));
     const calls: { ids: string[]; deliveries: number[]; failed: boolean }[] = [];
-    await bus.consumeBatches({
-      durable,
-      subjects: [SUBJECT],
-      maxBatch: 10,
-      maxWaitMs: 300,
-      handler: async (items) => {
-        const failed = calls.length === 0;
-        calls.push({ ids: items.map((i) => i.payload.batch_id), deliveries: items.map((i) => i.deliveryCount), failed });
-        if (failed) throw new Error('the database is away');
-      },
+    await consume(async (items) => {
+      const failed = calls.length === 0;
+      calls.push({ ids: items.map((i) => i.payload.batch_id), deliveries: items.map((i) => i.deliveryCount), failed });
+      if (failed) throw new Error('the database is away');
     });
     // the failed batch comes back (after consume's backoff, 1 s for a first delivery) and succeeds
     const handled = () => new Set(calls.filter((c) => !c.failed).flatMap((c) => c.ids));
@@ -104,19 +102,13 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
     const published = await publish(['fine-1', 'fine-2', 'poison', 'fine-3']);
     const handled: string[] = [];
     const poisonDeliveries: number[] = [];
-    await bus.consumeBatches({
-      durable,
-      subjects: [SUBJECT],
-      maxBatch: 10,
-      maxWaitMs: 300,
-      handler: async (items) => {
-        const poison = items.find((i) => i.payload.batch_id === 'poison');
-        if (poison) {
-          poisonDeliveries.push(poison.deliveryCount);
-          throw new Error('the database refuses this one');
-        }
-        handled.push(...items.map((i) => i.payload.batch_id));
-      },
+    await consume(async (items) => {
+      const poison = items.find((i) => i.payload.batch_id === 'poison');
+      if (poison) {
+        poisonDeliveries.push(poison.deliveryCount);
+        throw new Error('the database refuses this one');
+      }
+      handled.push(...items.map((i) => i.payload.batch_id));
     });
     // the others come back alone and succeed; the poison keeps failing by itself
     await eventually(() => handled.length, (n) => n >= 3);
@@ -144,7 +136,7 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
     for (const id of ['good-1', 'good-2']) acks.push(await bus.publish(SUBJECT, message(id), { msgId: id }));
     acks.push(await bus.publishRaw(SUBJECT, encodeJson({ batch_id: 42, agents: 'none' }), 'broken'));
     for (const id of ['good-3', 'good-4']) acks.push(await bus.publish(SUBJECT, message(id), { msgId: id }));
-    await bus.consumeBatches({ durable, subjects: [SUBJECT], maxBatch: 10, maxWaitMs: 300, handler: async (items) => void batches.push(items.map((i) => i.payload.batch_id)) });
+    await consume(async (items) => void batches.push(items.map((i) => i.payload.batch_id)));
     await eventually(() => batches.flat().length, (n) => n >= 4);
     // terminated counts as settled: the broken message is neither pending nor redelivered
     const ci = await settled();

@@ -18,6 +18,8 @@ describe('registry service (real PostgreSQL and NATS)', () => {
   let app: INestApplication;
   let rpc: RpcClient;
   let bus: EventBus;
+  /** the registry's own database, read by the tests */
+  let pg: Client;
   const statusEvents: AgentStatusChanged[] = [];
   const logger = createLogger('registry-test', (process.env.TEST_LOG_LEVEL as 'warn') ?? 'silent');
 
@@ -46,9 +48,12 @@ describe('registry service (real PostgreSQL and NATS)', () => {
     await rpc.connect();
     bus = await EventBus.connect(TEST_INFRA.natsUrl, 'registry-test', logger);
     bus.subscribeLive(['evt.registry.agent.status-changed.v1'], (e) => statusEvents.push(e));
+    pg = new Client({ connectionString: DB });
+    await pg.connect();
   });
 
   afterAll(async () => {
+    await pg?.end();
     await bus?.close();
     await rpc?.close();
     await app?.close();
@@ -138,29 +143,14 @@ describe('registry service (real PostgreSQL and NATS)', () => {
   });
 
   it('records its changes as audit events through the outbox', async () => {
-    const pg = new Client({ connectionString: DB });
-    await pg.connect();
-    try {
-      const rows = await eventually(
-        async () => (await pg.query(`SELECT subject, payload->>'action' AS action, published_at FROM outbox WHERE subject = 'evt.audit.recorded.v1'`)).rows,
-        (r) => r.length >= 5 && r.every((x) => x.published_at !== null),
-      );
-      expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['agent.create', 'agent.update', 'agent.config.update', 'agent.delete']));
-    } finally {
-      await pg.end();
-    }
+    const rows = await eventually(
+      async () => (await pg.query(`SELECT subject, payload->>'action' AS action, published_at FROM outbox WHERE subject = 'evt.audit.recorded.v1'`)).rows,
+      (r) => r.length >= 5 && r.every((x) => x.published_at !== null),
+    );
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['agent.create', 'agent.update', 'agent.config.update', 'agent.delete']));
   });
 
   describe('heartbeat writes', () => {
-    let pg: Client;
-    beforeAll(async () => {
-      pg = new Client({ connectionString: DB });
-      await pg.connect();
-    });
-    afterAll(async () => {
-      await pg?.end();
-    });
-
     /** The stored row; xmin changes with every write of it, even one that changes no value. */
     const stored = async (id: string) =>
       (await pg.query<{ xmin: string; last_seen: Date; status: string; version: string | null }>('SELECT xmin, last_seen, status, version FROM agents WHERE id = $1', [id])).rows[0];
@@ -239,15 +229,6 @@ describe('registry service (real PostgreSQL and NATS)', () => {
   });
 
   describe('batches of telemetry messages', () => {
-    let pg: Client;
-    beforeAll(async () => {
-      pg = new Client({ connectionString: DB });
-      await pg.connect();
-    });
-    afterAll(async () => {
-      await pg?.end();
-    });
-
     /** A counter of the registry's /metrics (labelled with the service only). */
     async function counter(name: string): Promise<number> {
       const text = await (await fetch(`http://127.0.0.1:${INTEGRATION_PORTS.registry}/metrics`)).text();

@@ -40,8 +40,9 @@ export type RunOutcome = 'ok' | 'failed' | 'deferred' | 'elsewhere';
 /**
  * Downsampling of the raw points into the 1-minute and 1-hour aggregates (mean, min, max, count and
  * sum of every field, per series), in place of InfluxDB continuous queries. A continuous query over
- * `GROUP BY *` pays per series: with 10,000 agents one run of the 1-minute query took InfluxDB 20 s of
- * CPU, both cores of the benchmark machine for 12 s, every 2 minutes (docs/benchmarks.md). Here a run:
+ * `GROUP BY *` pays per series: with 10,000 agents one run of the 1-minute query's statement took
+ * InfluxDB 13 s of CPU in 10 s, 1.3 of the benchmark machine's 2 cores, every 2 minutes
+ * (`node bench/downsampling.mjs`, docs/benchmarks.md). Here a run:
  * - is due every DOWNSAMPLE_1M_EVERY_MS (1h level: DOWNSAMPLE_1H_EVERY_MS), and covers the buckets since
  *   shortly before where the previous run began (`runRange`), so points that came late are counted
  *   and an outage of ingest or InfluxDB is caught up (up to DOWNSAMPLE_CATCH_UP_MS);
