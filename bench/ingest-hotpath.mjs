@@ -8,9 +8,9 @@
 //
 // Steps: accept a line-protocol batch on the fast path (check + the stream's normal form + the bytes
 // of its stream messages), the same with nanosecond timestamps (every line rewritten), the latest
-// values of the batch, the slow path for comparison; accept a JSON batch of one agent (2 points, as in
-// the steady phase) with its messages; and the writer's work for the batch (no decoding: a UTF-8
-// check, counting lines, joining messages).
+// values of the batch (decoded at once, or kept undecoded until sent), the slow path for comparison;
+// accept a JSON batch of one agent (2 points, as in the steady phase) with its messages; and the
+// writer's work for the batch (no decoding: a UTF-8 check, counting lines, joining messages).
 import { isUtf8 } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { scanLineProtocol } from '../services/ingest/dist/ingest/line-protocol.fast.js';
@@ -19,7 +19,7 @@ import { JsonBatchValidator } from '../services/ingest/dist/ingest/json-batch.va
 import { batchMessages, cutAtNewlines, groupLines, joinPieces } from '../services/ingest/dist/ingest/batch-chunks.js';
 import { pointLimits } from '../services/ingest/dist/ingest/point-rules.js';
 import { countLines } from '../services/ingest/dist/influx/influx-writer.service.js';
-import { LatestValuesService } from '../services/ingest/dist/latest/latest-values.service.js';
+import { PendingLatest } from '../services/ingest/dist/latest/pending-latest.js';
 import { peakBatch } from './lib/data.mjs';
 
 const { values } = parseArgs({ options: { points: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '40' } } });
@@ -78,9 +78,19 @@ measure(`line protocol, fast path: ${points} lines (ns, every line rewritten)`, 
   acceptFast(nsBodies[i % nsBodies.length], nsRaws[i % nsRaws.length], 'ns');
 });
 
-const latest = new LatestValuesService({ defineCommand() {} }, { warn() {} });
-measure(`latest values of the batch (newest line per agent and shape, read, observed)`, points, () => {
+const latest = new PendingLatest();
+measure(`latest values of the batch, decoded (newest line per agent and shape)`, points, () => {
   latest.observe(accepted.fast.newestPoints());
+});
+latest.take();
+measure(`latest values of the batch, kept undecoded (what the accept path does)`, points, () => {
+  latest.observeLines(accepted.fast.newestLines());
+});
+latest.take();
+const perSend = 20;
+measure(`… and decoded when sent: ${perSend} batches per send (100,000 points/s, a send a second)`, perSend * points, () => {
+  for (let k = 0; k < perSend; k++) latest.observeLines(accepted.fast.newestLines());
+  latest.take();
 });
 
 measure(`line protocol, slow path: parse + check + encode + messages`, points, (i) => {

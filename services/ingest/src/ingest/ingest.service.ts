@@ -162,8 +162,9 @@ export class IngestService {
       cut: cutAtNewlines,
       stored: () => {
         this.fieldTypes.rememberKinds(fast.fieldKinds);
-        // only each agent's newest line per shape is read: per agent, not per point
-        this.observe(fast.newestPoints());
+        // only each agent's newest line per shape, decoded when the values are sent: per agent, not per point
+        this.latest.observeLines(fast.newestLines());
+        void this.latest.flush();
         this.backfill.note(fast.oldestBefore(this.backfill.lateBefore(receivedAt)));
       },
     };

@@ -40,12 +40,30 @@ export interface FastBatch {
    * agent, as observing every point would, without decoding the other lines (for the latest values).
    */
   newestPoints(): LatestPoint[];
+  /**
+   * The same points undecoded, in no particular order: `order` gives the order of the batch and
+   * `point()` decodes. The latest values keep these and decode only those still newest when they
+   * send, so that a peak's batches, which bring the same agents again and again, cost a map update
+   * per agent and shape instead of a decoded point.
+   */
+  newestLines(): NewestLine[];
   /** the agents whose oldest point is older than `t`, with that point's time (for the downsampler's backfill) */
   oldestBefore(t: number): [string, number][];
 }
 
 /** What the latest values need of a point (its tags are not decoded). */
 export type LatestPoint = Pick<StoredPoint, 'agent_id' | 'measurement' | 'fields' | 'time'>;
+
+/** An agent's newest line of one shape, decoded on demand. */
+export interface NewestLine {
+  agent_id: string;
+  /** the line's shape (measurement, tag keys, field keys and kinds): lines of one shape carry the same fields */
+  shape: string;
+  time: number;
+  /** the line's position in the batch */
+  order: number;
+  point(): LatestPoint;
+}
 
 const TAB = 9;
 const LF = 10;
@@ -97,6 +115,8 @@ interface Newest {
 /** The keys of a kind of line: measurement, tag keys, field keys and field kinds, in line order. */
 interface Shape {
   index: number;
+  /** measurement, tag keys, field keys and kinds, separated by control characters */
+  key: string;
   measurement: string;
   fieldKeys: string[];
   kinds: Uint8Array;
@@ -468,12 +488,20 @@ class FastScanner {
         for (const a of agents) if (a.oldest < t) out.push([a.id, a.oldest]);
         return out;
       },
-      newestPoints: () => {
-        const newest: { agent: string; n: Newest }[] = [];
-        for (const a of agents) for (const n of a.newest) if (n !== undefined) newest.push({ agent: a.id, n });
+      newestLines: () => {
+        const out: NewestLine[] = [];
+        for (const a of agents) {
+          for (const n of a.newest) {
+            if (n !== undefined) out.push({ agent_id: a.id, shape: n.shape.key, time: n.time, order: n.start, point: () => ({ agent_id: a.id, measurement: n.shape.measurement, fields: fieldsOf(text, n), time: n.time }) });
+          }
+        }
+        return out;
+      },
+      newestPoints() {
         // in the order of the body, so that of two lines with one time the later one wins, as it does point by point
-        newest.sort((x, y) => x.n.start - y.n.start);
-        return newest.map(({ agent, n }) => ({ agent_id: agent, measurement: n.shape.measurement, fields: fieldsOf(text, n), time: n.time }));
+        return this.newestLines()
+          .sort((x, y) => x.order - y.order)
+          .map((l) => l.point());
       },
     };
   }
@@ -517,7 +545,7 @@ class FastScanner {
         template.push(KIND_BASE - kinds[f]!);
       });
       template.push(SHAPE_END);
-      shape = { index: this.shapes.size, measurement, fieldKeys, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
+      shape = { index: this.shapes.size, key, measurement, fieldKeys, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
       this.shapes.set(key, shape);
     }
     this.byMeasurement.set(measurement, shape);

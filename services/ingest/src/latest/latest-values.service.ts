@@ -1,21 +1,22 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { LatestResult, StoredPoint } from '@agentmon/contracts';
+import type { LatestResult } from '@agentmon/contracts';
+import type { LatestPoint, NewestLine } from '../ingest/line-protocol.fast.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
+import { PendingLatest, SEP } from './pending-latest.js';
 
 export const LATEST_PREFIX = 'agentmon:ingest:latest:';
-/** between measurement and field in a hash field: a control character, which no stored name contains */
-const SEP = '\u001f';
 /** an agent's hash is forgotten this long after its last point */
 export const LATEST_TTL_MS = 7 * 24 * 3_600_000;
-/** measurements (and fields per measurement) whose hash field names are kept for reuse */
-const MAX_CACHED_KEYS = 10_000;
 /** agents per script call */
 const AGENTS_PER_CALL = 250;
-/** sends to Redis start at most this often: a busy ingest merges many batches into one send */
-export const LATEST_SEND_INTERVAL_MS = 250;
+/**
+ * sends to Redis start at most this often: a busy ingest merges many batches into one send (the
+ * live views read these values; the dashboard's live stream comes from the telemetry stream itself)
+ */
+export const LATEST_SEND_INTERVAL_MS = 1000;
 
 /**
  * Sets fields of several agents' hashes to `<time>:<json value>` unless the hash already holds a
@@ -45,20 +46,18 @@ end
 return changed
 `;
 
-
 /**
  * The latest value of every field of every measurement per agent, in Redis (one hash per agent:
  * `<measurement>\x1f<field>` → `<epoch ms>:<JSON value>`), for the live views. The accept path
  * reports each batch once JetStream acknowledged it (a large line-protocol batch only its newest
- * line per agent and line shape, see FastBatch.newestPoints); the values are merged in memory (last
- * value per field) and sent to Redis at most every 250 ms, one script call per 250 agents, so Redis being slow or down never
- * delays accepting, and memory holds at most one value per agent and field until the next send.
+ * line per agent and line shape, undecoded, see PendingLatest); the values are merged in memory
+ * (last value per field) and sent to Redis at most every LATEST_SEND_INTERVAL_MS, one script call
+ * per 250 agents, so Redis being slow or down never delays accepting, and memory holds at most one
+ * value (or line) per agent and field until the next send.
  */
 @Injectable()
 export class LatestValuesService implements OnApplicationShutdown {
-  private pending = new Map<string, Map<string, [number, number | boolean | string]>>();
-  /** measurement → field → hash field name */
-  private readonly keys = new Map<string, Map<string, string>>();
+  private readonly pending = new PendingLatest();
   private sending: Promise<void> | undefined;
   private lastSendAt = 0;
   private closing = false;
@@ -74,36 +73,13 @@ export class LatestValuesService implements OnApplicationShutdown {
   }
 
   /** Remembers the points' values (newest per agent, measurement and field; tags do not matter). */
-  observe(points: readonly Pick<StoredPoint, 'agent_id' | 'measurement' | 'fields' | 'time'>[]): void {
-    // at a peak the same agents and fields come in batch after batch: no new key string, no new
-    // tuple for a field already waiting (a quarter of what a large batch cost after it was stored)
-    for (const p of points) {
-      let fields = this.pending.get(p.agent_id);
-      if (!fields) this.pending.set(p.agent_id, (fields = new Map()));
-      const keys = this.keysOf(p.measurement);
-      for (const f in p.fields) {
-        let key = keys.get(f);
-        if (key === undefined) {
-          key = p.measurement + SEP + f;
-          if (keys.size < MAX_CACHED_KEYS) keys.set(f, key);
-        }
-        const cur = fields.get(key);
-        if (!cur) fields.set(key, [p.time, p.fields[f]!]);
-        else if (cur[0] <= p.time) {
-          cur[0] = p.time;
-          cur[1] = p.fields[f]!;
-        }
-      }
-    }
+  observe(points: readonly LatestPoint[]): void {
+    this.pending.observe(points);
   }
 
-  private keysOf(measurement: string): Map<string, string> {
-    let keys = this.keys.get(measurement);
-    if (!keys) {
-      keys = new Map();
-      if (this.keys.size < MAX_CACHED_KEYS) this.keys.set(measurement, keys);
-    }
-    return keys;
+  /** Remembers a line-protocol batch's newest lines, decoded only when sent (PendingLatest). */
+  observeLines(lines: readonly NewestLine[]): void {
+    this.pending.observeLines(lines);
   }
 
   /**
@@ -112,7 +88,7 @@ export class LatestValuesService implements OnApplicationShutdown {
    */
   flush(): Promise<void> {
     if (this.sending) return this.sending;
-    if (this.pending.size === 0) return Promise.resolve();
+    if (this.pending.empty) return Promise.resolve();
     const wait = this.lastSendAt + LATEST_SEND_INTERVAL_MS - Date.now();
     this.sending = (wait > 0 && !this.closing ? new Promise<void>((r) => setTimeout(r, wait).unref()) : Promise.resolve())
       .then(() => this.send())
@@ -123,10 +99,9 @@ export class LatestValuesService implements OnApplicationShutdown {
   }
 
   private async send(): Promise<void> {
-    while (this.pending.size > 0) {
-      const batch = this.pending;
-      this.pending = new Map();
+    while (!this.pending.empty) {
       this.lastSendAt = Date.now();
+      const batch = this.pending.take();
       try {
         const agents = [...batch];
         // one pipeline: one socket write for every call
