@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
@@ -41,6 +41,13 @@ end
 return 0
 `;
 
+/** agents whose marks wait in memory while Redis cannot take them (beyond this, marks are dropped and logged) */
+export const MAX_UNSENT_MARKS = 100_000;
+/** agents per script call */
+const MARKS_PER_CALL = 1_000;
+/** how long unsent marks wait before they are sent again */
+export const MARK_RETRY_MS = 5_000;
+
 /** A marked agent: its oldest late point and when it was last marked. */
 export interface BackfillMark {
   agent: string;
@@ -54,13 +61,23 @@ export interface BackfillMark {
  * time of the oldest such point, once JetStream stored the batch; each run of a level also computes
  * the marked agents from their mark on, and then forgets the marks it covered. Marks are per agent,
  * so one agent's day of backfill costs one agent's day of queries, not the fleet's.
+ *
+ * Marking never delays or fails the accept path. When Redis cannot take marks, they wait in memory
+ * (the oldest time per agent, at most MAX_UNSENT_MARKS agents) and are sent again every
+ * MARK_RETRY_MS and at shutdown; the runs need Redis too (their lock), so none runs without them.
+ * Marks are lost only beyond that bound or when the process ends before Redis is back (both logged).
  */
 @Injectable()
-export class BackfillMarks {
+export class BackfillMarks implements OnApplicationShutdown {
   private readonly levels: DownsampleLevel[];
   /** a point older than this before its receipt may be missed by the next regular run of the 1-minute level */
   private readonly lateAfterMs: number;
   private lastWarning = 0;
+  /** agent → oldest late point not yet marked in Redis */
+  private unsent = new Map<string, number>();
+  private dropped = 0;
+  private lastDropWarning = 0;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(INGEST_REDIS) private readonly redis: Redis,
@@ -79,14 +96,64 @@ export class BackfillMarks {
   /** Marks the agents (with the time of each one's oldest late point); never delays or fails the caller. */
   note(late: readonly [agent: string, time: number][], now = Date.now()): void {
     if (late.length === 0) return;
-    const args = late.flatMap(([agent, time]) => [String(time), agent]);
+    void this.send(late, now);
+  }
+
+  /** Agents whose marks wait in memory for Redis. */
+  get waiting(): number {
+    return this.unsent.size;
+  }
+
+  /** Sends what waits in memory now (also at shutdown); resolves once Redis took it or refused it again. */
+  async sendUnsent(now = Date.now()): Promise<void> {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    if (this.unsent.size === 0) return;
+    const late = [...this.unsent];
+    this.unsent = new Map();
+    await this.send(late, now);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sendUnsent();
+    if (this.unsent.size > 0) this.logger.error({ agents: this.unsent.size }, 'late points could not be marked for downsampling before shutdown (Redis); the aggregates miss them');
+  }
+
+  private async send(late: readonly (readonly [string, number])[], now: number): Promise<void> {
     const db = this.config.INFLUX_DATABASE;
     const keys = this.levels.flatMap((l) => [backfillKey(db, l.rp), markedAtKey(db, l.rp)]);
-    this.redis.eval(MARK, keys.length, ...keys, String(now), ...args).catch((err: unknown) => {
-      if (Date.now() - this.lastWarning < 60_000) return;
-      this.lastWarning = Date.now();
-      this.logger.warn({ err, agents: late.length }, 'late points could not be marked for downsampling (Redis); the aggregates miss them');
-    });
+    let done = 0;
+    try {
+      // a call's arguments are spread: a few thousand at a time, not a large batch's every agent at once
+      for (; done < late.length; done += MARKS_PER_CALL) {
+        const args = late.slice(done, done + MARKS_PER_CALL).flatMap(([agent, time]) => [String(time), agent]);
+        await this.redis.eval(MARK, keys.length, ...keys, String(now), ...args);
+      }
+    } catch (err) {
+      this.keep(done === 0 ? late : late.slice(done));
+      if (Date.now() - this.lastWarning >= 60_000) {
+        this.lastWarning = Date.now();
+        this.logger.warn({ err, agents: late.length, waiting: this.unsent.size }, `late points could not be marked for downsampling (Redis); retrying every ${MARK_RETRY_MS / 1000} s`);
+      }
+      this.retry ??= setTimeout(() => void this.sendUnsent(), MARK_RETRY_MS).unref();
+    }
+  }
+
+  /** Keeps marks for a later send: the oldest time per agent, at most MAX_UNSENT_MARKS agents. */
+  private keep(late: readonly (readonly [string, number])[]): void {
+    let dropped = 0;
+    for (const [agent, time] of late) {
+      const cur = this.unsent.get(agent);
+      if (cur !== undefined) {
+        if (time < cur) this.unsent.set(agent, time);
+      } else if (this.unsent.size < MAX_UNSENT_MARKS) this.unsent.set(agent, time);
+      else dropped++;
+    }
+    this.dropped += dropped;
+    if (dropped > 0 && Date.now() - this.lastDropWarning >= 60_000) {
+      this.lastDropWarning = Date.now();
+      this.logger.error({ dropped_total: this.dropped }, 'late points could not be marked for downsampling and too many marks wait for Redis; the aggregates miss them');
+    }
   }
 
   /** The marked agents of a level, oldest point first (at most `limit`). */
