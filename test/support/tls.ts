@@ -4,6 +4,8 @@
  * second, unrelated CA (whose trust must not be enough). Files land in a fresh temporary folder.
  */
 import { execFileSync } from 'node:child_process';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,4 +77,25 @@ export function makeTestPki(prefix = 'agentmon-tls-'): TestPki {
     issueServerCert: (name, cn = 'localhost') => issue(name, cn, serverExt),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** An answer of httpsGet: status, JSON body, and the serial number of the certificate the server showed. */
+export interface HttpsAnswer {
+  status: number;
+  body: any;
+  serial: string;
+}
+
+/** GET over HTTPS trusting only `ca`; rejects when the TLS handshake fails. A new connection each time. */
+export function httpsGet(url: string, ca: string): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, agent: false }, (res) => {
+      const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, serial }));
+    });
+    req.on('error', reject);
+  });
 }

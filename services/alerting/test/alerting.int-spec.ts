@@ -22,6 +22,7 @@ import {
 } from '@agentmon/contracts';
 import { TEST_INFRA, INTEGRATION_PORTS } from '../../../test/support/test-env.js';
 import { dropDatabase } from '../../../test/support/database.js';
+import { agentRecord } from '../../../test/support/agents.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -40,21 +41,7 @@ const agentId = (name: string) => `int-${run}-${name}`;
 /** The agents the registry test double knows. */
 const registryAgents = new Map<string, Agent>();
 function registerAgent(id: string, tags: Record<string, string>, groups: string[]): void {
-  registryAgents.set(id, {
-    id,
-    name: id,
-    type: 'llm-agent',
-    version: '1.0.0',
-    host: null,
-    region: null,
-    status: 'online',
-    last_seen: new Date().toISOString(),
-    tags,
-    groups,
-    config_version: null,
-    created_at: new Date().toISOString(),
-  });
-}
+  registryAgents.set(id, agentRecord(id, { type: 'llm-agent', version: '1.0.0', tags, groups }));}
 
 const cpuRule = (name: string, extra: Partial<RpcRequest<'rpc.alerting.rule.create.v1'>['rule']> = {}): RpcRequest<'rpc.alerting.rule.create.v1'>['rule'] => ({
   name,

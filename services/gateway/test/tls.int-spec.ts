@@ -6,9 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
-import https from 'node:https';
 import net from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { INestApplication } from '@nestjs/common';
 import { connect } from '@nats-io/transport-node';
@@ -18,7 +17,7 @@ import { natsTls, readPemFile, redisTlsOptions, serverTls, tlsConfigProblems } f
 import { bootstrapService } from '@agentmon/http-kit';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS } from '../../../test/support/test-env.js';
-import { makeTestPki, type TestPki } from '../../../test/support/tls.js';
+import { httpsGet, makeTestPki, type TestPki } from '../../../test/support/tls.js';
 import { startTlsNats, startTlsRedis, type RunningServer } from '../../../test/support/tls-servers.js';
 import { AppModule } from '../src/app.module.js';
 import { GatewayConfigSchema } from '../src/config.js';
@@ -27,26 +26,6 @@ import { configureHttp } from '../src/http/configure-http.js';
 // its own port: the other gateway test file may run at the same time
 const PORT = INTEGRATION_PORTS.gateway + 20;
 const BASE = `https://127.0.0.1:${PORT}`;
-
-interface Answer {
-  status: number;
-  body: any;
-  serial: string;
-}
-
-/** GET over HTTPS trusting only `ca`; rejects when the TLS handshake fails. A new connection each time. */
-function httpsGet(url: string, ca: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, agent: false }, (res) => {
-      const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, serial }));
-    });
-    req.on('error', reject);
-  });
-}
 
 /** PING on a raw socket (TLS with these options, or plain TCP): the reply line, or how it failed. */
 function redisPing(port: number, opts: { ca: string; cert?: string; key?: string } | undefined): Promise<string> {

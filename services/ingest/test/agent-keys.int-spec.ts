@@ -9,10 +9,11 @@ import { Controller, Module, type INestApplication, type INestMicroservice } fro
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { pino } from 'pino';
-import { AppError, STREAMS, type Agent, type Principal, type RevocationEvent, type RpcParsedRequest } from '@agentmon/contracts';
+import { AppError, STREAMS, type Principal, type RevocationEvent, type RpcParsedRequest } from '@agentmon/contracts';
 import { EventBus, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
+import { agentRecord } from '../../../test/support/agents.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
@@ -41,21 +42,6 @@ const keys = new Map<string, Principal>([
 ]);
 let verifications = 0;
 
-const agent = (id: string): Agent => ({
-  id,
-  name: id,
-  type: null,
-  version: null,
-  host: null,
-  region: null,
-  status: 'online',
-  last_seen: new Date().toISOString(),
-  tags: {},
-  groups: [],
-  config_version: null,
-  created_at: new Date().toISOString(),
-});
-
 @Controller()
 class AuthAndRegistryDouble {
   @RpcHandler('rpc.auth.api-key.verify.v1')
@@ -68,7 +54,7 @@ class AuthAndRegistryDouble {
 
   @RpcHandler('rpc.registry.agent.heartbeat.v1')
   async heartbeat(req: RpcParsedRequest<'rpc.registry.agent.heartbeat.v1'>) {
-    return agent(req.agent_id);
+    return agentRecord(req.agent_id);
   }
 
   @RpcHandler('rpc.registry.agent.config.get.v1')

@@ -14,10 +14,11 @@ import { Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, type Agent, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
+import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
+import { agentRecord } from '../../../test/support/agents.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
@@ -41,22 +42,6 @@ const principal = (id: string, permissions: Principal['permissions']): Principal
   role: 'operator',
   permissions,
 });
-const agentRecord = (id: string, patch: Partial<Agent> = {}): Agent => ({
-  id,
-  name: id,
-  type: null,
-  version: null,
-  host: null,
-  region: null,
-  status: 'online',
-  last_seen: new Date().toISOString(),
-  tags: {},
-  groups: [],
-  config_version: null,
-  created_at: new Date().toISOString(),
-  ...patch,
-});
-
 @Controller()
 class AuthAndRegistryDouble {
   @RpcHandler('rpc.auth.api-key.verify.v1')

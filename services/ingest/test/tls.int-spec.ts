@@ -6,13 +6,12 @@
  * The configuration goes through the service's own loadIngestConfig.
  */
 import 'reflect-metadata';
-import https from 'node:https';
 import type { INestApplication } from '@nestjs/common';
 import { natsTls, readPemFile } from '@agentmon/config';
 import { RpcClient } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
-import { makeTestPki, type TestPki } from '../../../test/support/tls.js';
+import { httpsGet, makeTestPki, type TestPki } from '../../../test/support/tls.js';
 import { startHttpsProxy, startTlsNats, startTlsRedis, type RunningServer, type TlsProxy } from '../../../test/support/tls-servers.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
@@ -26,19 +25,6 @@ const DB = `agentmon_tls_int${OFFSET || ''}`;
 async function influxql(q: string): Promise<any> {
   const res = await fetch(`${TEST_INFRA.influxUrl}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
   return res.json();
-}
-
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { ca, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-      })
-      .on('error', reject);
-  });
 }
 
 describe('ingest over TLS (HTTPS on Fastify, NATS, Redis and InfluxDB over TLS)', () => {

@@ -6,7 +6,6 @@
  * requires TLS with client certificates.
  */
 import type { INestApplication } from '@nestjs/common';
-import https from 'node:https';
 import { Client } from 'pg';
 import { natsTls, postgresConnection, readPemFile, serverTls, tlsConfigProblems } from '@agentmon/config';
 import { bootstrapService } from '@agentmon/http-kit';
@@ -14,7 +13,7 @@ import { createLogger } from '@agentmon/observability';
 import { migrateOnly } from '@agentmon/persistence';
 import { TEST_INFRA, INTEGRATION_PORTS } from '../../../test/support/test-env.js';
 import { dropDatabase } from '../../../test/support/database.js';
-import { makeTestPki, type TestPki } from '../../../test/support/tls.js';
+import { httpsGet, makeTestPki, type TestPki } from '../../../test/support/tls.js';
 import { startPostgresTlsProxy, startTlsNats, type RunningServer, type TlsProxy } from '../../../test/support/tls-servers.js';
 import { AppModule } from '../src/app.module.js';
 import { RegistryConfigSchema } from '../src/config.js';
@@ -24,19 +23,6 @@ import { MIGRATIONS } from '../src/migrations/index.js';
 const DB = TEST_INFRA.postgresUrl('registry_tls_int');
 // its own port: the other registry test file may run at the same time
 const PORT = INTEGRATION_PORTS.registry + 20;
-
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { ca, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('registry over TLS (PostgreSQL verify-full, NATS with client certificates, HTTPS)', () => {
   let pki: TestPki;
