@@ -17,7 +17,8 @@
 //      Each request is one agent's JSON batch: one agent_metrics and one performance_metrics point.
 //   2. direct baseline: --batches (100) line-protocol batches of --batch-points (5,000) written
 //      straight to InfluxDB's /write over --peak-connections (4) keep-alive connections, as fast as
-//      it answers; the clock stops when a count query sees every point.
+//      it answers, into ingest's own database (as measurement bench_base); the clock stops when a
+//      count query sees every point.
 //   3. peak through ingest: the same batches posted to ingest's /api/v2/write the same way: accepted
 //      points/s (until the last 204) and end-to-end points/s (until a count query in InfluxDB sees
 //      every point), points lost = sent − stored.
@@ -49,7 +50,7 @@ import { Worker } from 'node:worker_threads';
 import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
 import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
 import { replicaPort } from '../scripts/lib/stack.mjs';
-import { PEAK_MEASUREMENT } from './lib/data.mjs';
+import { DIRECT_MEASUREMENT, PEAK_MEASUREMENT } from './lib/data.mjs';
 import { influxQuery as query } from './lib/influx.mjs';
 import { findPids, readMachine, startSampler } from './lib/procstat.mjs';
 
@@ -99,6 +100,8 @@ const cfg = {
   settleS: num('settle'),
   timeoutMs: num('timeout-ms'),
   ingestReplicas: Math.max(1, Math.round(num('ingest-replicas'))),
+  /** the direct baseline writes into ingest's database (runs before 2026-11-28: into an empty one) */
+  directIntoIngestDb: true,
 };
 // enough keys that each carries at most 50 requests/s, half of ingest's default per-key limit
 cfg.keys = opt.keys !== undefined ? Math.max(1, num('keys')) : Math.max(1, Math.ceil(cfg.rate / 50));
@@ -117,7 +120,8 @@ const INFLUX = `http://127.0.0.1:${profile.influx.port}`;
 const INGESTS = Array.from({ length: cfg.ingestReplicas }, (_, i) => `http://127.0.0.1:${replicaPort(profile.ports.ingest, i + 1)}`);
 const GATEWAY = `http://127.0.0.1:${profile.ports.gateway}`;
 const DB = 'agentmon'; // ingest's INFLUX_DATABASE in serviceEnv()
-const DIRECT_DB = 'bench_direct';
+/** where runs before 2026-11-28 wrote the direct baseline (an empty database); dropped when the profile is reset */
+const FORMER_DIRECT_DB = 'bench_direct';
 
 const SERVICES = ['auth', 'registry', 'ingest', 'alerting', 'notification', 'gateway'];
 let stack;
@@ -145,7 +149,7 @@ async function resetState() {
   for await (const s of jsm.streams.list()) await jsm.streams.delete(s.config.name);
   await nc.close();
   await influxQuery(`DROP DATABASE ${DB}`);
-  await influxQuery(`DROP DATABASE ${DIRECT_DB}`);
+  await influxQuery(`DROP DATABASE ${FORMER_DIRECT_DB}`);
   const { default: Redis } = await import('ioredis');
   const redis = new Redis(`redis://127.0.0.1:${profile.redis.port}/${profile.redis.db}`);
   await redis.flushdb();
@@ -320,6 +324,7 @@ async function peakPhase(label, target) {
     batchPoints: cfg.batchPoints,
     agents: cfg.peakAgents,
     t0: peakT0,
+    measurement: target.measurement,
     connections: cfg.peakConnections,
     timeoutMs: 60_000,
   };
@@ -328,7 +333,7 @@ async function peakPhase(label, target) {
     const sending = runWorker(job, (m) => m.type === 'started' && resolveStarted(m.at));
     // a worker that fails before it started sending ends the phase (and the run, which stops the stack)
     const start = await Promise.race([started, sending.then(() => Promise.reject(new Error('the load worker ended before it started sending')))]);
-    const counted = waitForCount({ db: target.db, measurement: PEAK_MEASUREMENT, field: 'cpu_usage', expected, start, sendingDone: sending.catch(() => undefined), ready: target.ready });
+    const counted = waitForCount({ db: target.db, measurement: target.measurement, field: 'cpu_usage', expected, start, sendingDone: sending.catch(() => undefined), ready: target.ready });
     const send = await sending;
     const c = await counted;
     const writerTimeline = (await stopWatch()).map((w) => ({ ...w, at: Math.round(w.at - send.start) }));
@@ -534,7 +539,6 @@ async function main() {
     if (i > 120) throw new Error('ingest did not create its InfluxDB retention policies within 60 s');
     await sleep(500);
   }
-  await influxQuery(`CREATE DATABASE ${DIRECT_DB} WITH DURATION 90d NAME raw`);
 
   const steadyJob = (seconds, firstSeq) => ({
     kind: 'steady',
@@ -589,11 +593,14 @@ async function main() {
   const okRuns = (m) => sumOf((m?.downsampleRuns ?? []).filter((l) => l.includes('outcome="ok"') && l.includes('level="agg_1m"')));
   const downsamplingDuringSteady = okRuns(await ingestMetrics()) - okRuns(beforeSteady);
   say(`1-minute downsampling runs that finished between the start of the steady phase and now: ${downsamplingDuringSteady}`);
-  say(`direct baseline: ${cfg.batches} × ${cfg.batchPoints} points to InfluxDB /write over ${cfg.peakConnections} connections`);
+  say(`direct baseline: ${cfg.batches} × ${cfg.batchPoints} points to InfluxDB /write (ingest's database, measurement ${DIRECT_MEASUREMENT}) over ${cfg.peakConnections} connections`);
   const direct = await peakPhase('direct', {
-    urls: [`${INFLUX}/write?db=${DIRECT_DB}&rp=raw&precision=ms`],
+    // into ingest's database, where the steady fleet's series are: InfluxDB writes into an empty
+    // database a third faster (bench/influx-write-cost.mjs), which the path through ingest never has
+    urls: [`${INFLUX}/write?db=${DB}&rp=raw&precision=ms`],
     headers: { 'content-type': 'text/plain; charset=utf-8' },
-    db: DIRECT_DB,
+    db: DB,
+    measurement: DIRECT_MEASUREMENT,
   });
   say(`direct: ${fmtRate(direct.endToEndPointsPerS)} points/s end to end, ${direct.lost} lost`);
   await waitForConsumers();
@@ -607,6 +614,7 @@ async function main() {
     urls: INGESTS.map((u) => `${u}/api/v2/write?org=bench&bucket=${DB}&precision=ms`),
     headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Token ${keys[0]}` },
     db: DB,
+    measurement: PEAK_MEASUREMENT,
     ready: writerIdle,
   });
   say(`ingest: ${fmtRate(peak.acceptedPointsPerS)} points/s accepted, ${fmtRate(peak.endToEndPointsPerS)} end to end, ${peak.lost} lost`);
@@ -737,7 +745,7 @@ function markdown(r) {
   }
   out.push('');
   out.push(
-    `**Peak**: ${fmtInt(r.cfg.batches)} line-protocol batches of ${fmtInt(r.cfg.batchPoints)} points (${fmtInt(r.peak.expected)} points, ${fmtInt(r.cfg.peakAgents)} agents — the first of the steady fleet, already registered —, 3 float fields, precision ms, ${(r.peak.bytes / 2 ** 20).toFixed(1)} MiB) over ${r.cfg.peakConnections} keep-alive connections (through ingest: spread over the ${(r.cfg.ingestReplicas ?? 1) === 1 ? 'one process' : `${r.cfg.ingestReplicas} replicas`}), each posting its next batch when the last was answered. End to end = from the first request until a \`count()\` query in InfluxDB sees every point (none while the batches are sent; then counted as soon as the direct writes were answered, or the ingest writer's consumer has nothing left, and every 5 s before that; ${r.direct.countQueries} / ${r.peak.countQueries} count queries, mean ${r.direct.countQueryMsMean.toFixed(0)} / ${r.peak.countQueryMsMean.toFixed(0)} ms).`,
+    `**Peak**: ${fmtInt(r.cfg.batches)} line-protocol batches of ${fmtInt(r.cfg.batchPoints)} points (${fmtInt(r.peak.expected)} points, ${fmtInt(r.cfg.peakAgents)} agents — the first of the steady fleet, already registered —, 3 float fields, precision ms, ${(r.peak.bytes / 2 ** 20).toFixed(1)} MiB) over ${r.cfg.peakConnections} keep-alive connections (through ingest: spread over the ${(r.cfg.ingestReplicas ?? 1) === 1 ? 'one process' : `${r.cfg.ingestReplicas} replicas`}), each posting its next batch when the last was answered${r.cfg.directIntoIngestDb ? `; the direct writes go into ingest's own database, which holds what the steady phase wrote (as measurement \`${DIRECT_MEASUREMENT}\`, counted apart)` : '; the direct writes went into an empty database of their own'}. End to end = from the first request until a \`count()\` query in InfluxDB sees every point (none while the batches are sent; then counted as soon as the direct writes were answered, or the ingest writer's consumer has nothing left, and every 5 s before that; ${r.direct.countQueries} / ${r.peak.countQueries} count queries, mean ${r.direct.countQueryMsMean.toFixed(0)} / ${r.peak.countQueryMsMean.toFixed(0)} ms).`,
   );
   out.push('');
   out.push('| path | accepted points/s | end-to-end points/s | time to all queryable | stored / sent | lost | batch latency p50 / p99 | 429/503 retries |');

@@ -6,17 +6,41 @@
 // thousand agents pushing for the first time, which the warm-up phase measures.
 
 export const PEAK_MEASUREMENT = 'bench_peak';
+/**
+ * The direct baseline's points go to the same database as ingest's, under a name of their own (of
+ * the same length, so the lines are as long): the two phases are counted apart, and InfluxDB meets
+ * both with the same database behind them (see bench/influx-write-cost.mjs for why that matters).
+ */
+export const DIRECT_MEASUREMENT = 'bench_base';
+
+/**
+ * What the steady phase leaves in the database: 10,000 agents' `agent_metrics` and
+ * `performance_metrics` series (20,000), with the tags ingest stores, `points` points each.
+ */
+export function steadySeries(agents, points, t0) {
+  const lines = [];
+  for (let a = 0; a < agents; a++) {
+    const id = `bench-agent-${String(a).padStart(5, '0')}`;
+    const tags = `agent_id=${id},env=bench,team=team-${a % 20}`;
+    for (let k = 0; k < points; k++) {
+      const t = t0 + k * 10_000;
+      lines.push(`agent_metrics,${tags},core=all cpu_usage=${value(a, k)},memory_usage=${value(a, k + 1)} ${t}`);
+      lines.push(`performance_metrics,${tags} tasks_completed=${k},error_rate=${value(a, k + 2) / 100},response_time=${value(a, k + 3) * 10} ${t}`);
+    }
+  }
+  return lines;
+}
 
 const value = (k, f) => Math.round(((Math.sin(k * 12.9898 + f * 78.233) + 1) / 2) * 10000) / 100;
 
 /** Batch b: `points` lines of InfluxDB line protocol, precision ms, floats only (as ingest stores them). */
-export function peakBatch(b, points, agents, t0) {
+export function peakBatch(b, points, agents, t0, measurement = PEAK_MEASUREMENT) {
   const lines = new Array(points);
   for (let j = 0; j < points; j++) {
     const k = b * points + j;
     const a = k % agents;
     lines[j] =
-      `${PEAK_MEASUREMENT},agent_id=bench-agent-${String(a).padStart(5, '0')},host=node-${a % 50},region=eu-west-1 ` +
+      `${measurement},agent_id=bench-agent-${String(a).padStart(5, '0')},host=node-${a % 50},region=eu-west-1 ` +
       `cpu_usage=${value(k, 1)},memory_usage=${value(k, 2)},response_time=${value(k, 3) * 10} ${t0 + Math.floor(k / agents)}`;
   }
   return lines.join('\n');

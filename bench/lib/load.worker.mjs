@@ -143,11 +143,11 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
   };
 }
 
-async function peak({ urls, headers, batches, batchPoints, agents, t0, connections, timeoutMs }) {
+async function peak({ urls, headers, batches, batchPoints, agents, t0, measurement, connections, timeoutMs }) {
   // the batches are made before the clock starts
   const bodies = [];
   // as bytes: encoding 66 MiB of text per phase would load the machine the phases share
-  for (let b = 0; b < batches; b++) bodies.push(Buffer.from(peakBatch(b, batchPoints, agents, t0)));
+  for (let b = 0; b < batches; b++) bodies.push(Buffer.from(peakBatch(b, batchPoints, agents, t0, measurement)));
   const bytes = bodies.reduce((n, s) => n + Buffer.byteLength(s), 0);
   // connection w posts to replica w mod n
   const replicas = pools(urls, connections);
