@@ -12,7 +12,7 @@
 //
 //   1. steady: --agents simulated agents (10,000) sending --rate requests/s (1,000) in total for
 //      --duration s (30), after a --warmup (10 s, every agent pushes once and is registered) and a
-//      pause until its registrations are written (at most 30 s). Open-loop
+//      pause until its registrations are written and their events consumed (at most 45 s). Open-loop
 //      arrival schedule: latency counts from the time a request was due, so queueing is not hidden.
 //      Each request is one agent's JSON batch: one agent_metrics and one performance_metrics point.
 //   2. direct baseline: --batches (100) line-protocol batches of --batch-points (5,000) written
@@ -448,16 +448,20 @@ let diagNc;
  * heartbeats, the alerting evaluator) has nothing left, so that a phase does not pay for the one
  * before it. Returns the seconds each one needed.
  */
-async function waitForConsumers(since = now(), timeoutS = 180) {
+async function waitForConsumers(since = now(), timeoutS = 180, allStreams = false) {
   await writerState(); // connects
   const start = since;
   const caughtUp = {};
+  const streams = ['AGENTMON_TELEMETRY'];
+  if (allStreams) for await (const name of jsm.streams.names()) if (!streams.includes(name)) streams.push(name);
   for (;;) {
     const busy = [];
-    for await (const c of jsm.consumers.list('AGENTMON_TELEMETRY')) {
-      const left = c.num_pending + c.num_ack_pending;
-      if (left > 0) busy.push(`${c.name} ${left}`);
-      else caughtUp[c.name] ??= (now() - start) / 1000;
+    for (const stream of streams) {
+      for await (const c of jsm.consumers.list(stream)) {
+        const left = c.num_pending + c.num_ack_pending;
+        if (left > 0) busy.push(`${c.name} ${left}`);
+        else caughtUp[c.name] ??= (now() - start) / 1000;
+      }
     }
     if (busy.length === 0) return caughtUp;
     if (now() - start > timeoutS * 1000) {
@@ -561,11 +565,12 @@ async function main() {
     warmup = await phase('warmup', () => runWorker(steadyJob(cfg.warmupS, 0)));
     if (warmup.ok === 0) throw new Error(`every warm-up request failed: ${JSON.stringify(warmup.errors)} ${warmup.samples.join(' | ')}`);
     // the steady phase measures the fleet pushing, not the aftermath of 10,000 first pushes: it starts
-    // once the registrations are written (the stream's consumers idle) and the machine has calmed
-    // down, at most 20 s later (every agent pushed within the last 30 s then, far from offline)
+    // once the registrations are written and their events consumed (every stream's consumers idle)
+    // and the machine has calmed down, at most 45 s later (every agent pushed within the last 55 s
+    // then, and pushes again within 10 s: far from the registry's 90 s offline timeout)
     const pauseStart = now();
-    const drained = await waitForConsumers(pauseStart, 20);
-    const calm = await waitMachineQuiet(idleMachineCpu + 30, 10);
+    const drained = await waitForConsumers(pauseStart, 35, true);
+    const calm = await waitMachineQuiet(idleMachineCpu + 30, Math.max(5, 45 - (now() - pauseStart) / 1000));
     warmup.settled = { pauseS: (now() - pauseStart) / 1000, consumers: drained, machineCpu: calm.cpuPercent };
     say(`warm-up settled: consumers ${JSON.stringify(drained)}, machine at ${calm.cpuPercent.toFixed(0)}% after ${calm.waitedS.toFixed(1)} s`);
   }
@@ -717,7 +722,7 @@ function markdown(r) {
   out.push(`| zero points lost | ${lost} lost (steady ${r.steadyStored.lost} of ${fmtInt(r.steadyStored.expected)}, peak ${r.peak.lost} of ${fmtInt(r.peak.expected)}) | ${yes(lostOk)} |`);
   out.push('');
   out.push(
-    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up${r.warmup?.settled ? ` and a pause of ${r.warmup.settled.pauseS.toFixed(1)} s until its registrations were written (the stream's consumers idle, then the machine within 30 points of its idle CPU for 2 s, at most 30 s in all)` : ''}; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\` of ${replicasText(r.cfg.ingestReplicas ?? 1)}. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
+    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up${r.warmup?.settled ? ` and a pause of ${r.warmup.settled.pauseS.toFixed(1)} s until its registrations were written and their events consumed (every stream's consumers idle, then the machine within 30 points of its idle CPU for 2 s, at most 45 s in all)` : ''}; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\` of ${replicasText(r.cfg.ingestReplicas ?? 1)}. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
   );
   out.push('');
   out.push('| phase | requests | 202 | errors | p50 | p90 | p95 | p99 | p99.9 | max | generator lag p99 |');
