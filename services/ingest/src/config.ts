@@ -15,7 +15,7 @@
  * | INFLUX_PASSWORD     | (none)                     | InfluxDB password (or 2.x token) |
  * | RAW_RETENTION       | 90d                        | how long raw points are kept (retention policy `raw`); older timestamps are refused |
  * | AGG_RETENTION       | 365d                       | how long the 1m and 1h aggregates are kept (`agg_1m`, `agg_1h`) |
- * | WRITE_BATCH_SIZE    | 5000                       | lines per InfluxDB write: whole stream messages are written once they hold this many (so up to one message more) |
+ * | WRITE_BATCH_SIZE    | 20000                      | lines per InfluxDB write: whole stream messages are written once they hold this many (so up to one message more); InfluxDB spends less per point on larger writes (docs/benchmarks.md, item 25) |
  * | WRITE_FLUSH_MS      | 500                        | longest a line waits before it is written |
  * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
  * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
@@ -87,7 +87,7 @@ export const IngestConfigSchema = z.object({
   INFLUX_PASSWORD: z.string().optional().transform((v) => v || undefined),
   RAW_RETENTION: retention('90d'),
   AGG_RETENTION: retention('365d'),
-  WRITE_BATCH_SIZE: positiveInt(5000, 100_000),
+  WRITE_BATCH_SIZE: positiveInt(20_000, 100_000),
   WRITE_FLUSH_MS: env.durationMs(500),
   WRITE_CONCURRENCY: positiveInt(4, 64),
   PUBLISH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
