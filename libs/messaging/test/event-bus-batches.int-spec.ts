@@ -42,11 +42,11 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
     return last;
   }
 
-  /** Every message of the stream was acknowledged (or terminated) and none awaits delivery. */
   /** This test's durable consumer of SUBJECT, in batches (10 messages, 300 ms unless said otherwise). */
   const consume = (handler: (items: BatchItem<typeof SUBJECT>[]) => Promise<void>, opts: { maxBatch?: number; maxWaitMs?: number } = {}) =>
     bus.consumeBatches({ durable, subjects: [SUBJECT], maxBatch: 10, maxWaitMs: 300, ...opts, handler });
 
+  /** Every message of the stream was acknowledged (or terminated) and none awaits delivery. */
   const settled = () =>
     eventually(
       () => bus.jsm.consumers.info(STREAMS.TELEMETRY.name, durable),

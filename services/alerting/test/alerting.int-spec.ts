@@ -41,7 +41,8 @@ const agentId = (name: string) => `int-${run}-${name}`;
 /** The agents the registry test double knows. */
 const registryAgents = new Map<string, Agent>();
 function registerAgent(id: string, tags: Record<string, string>, groups: string[]): void {
-  registryAgents.set(id, agentRecord(id, { type: 'llm-agent', version: '1.0.0', tags, groups }));}
+  registryAgents.set(id, agentRecord(id, { type: 'llm-agent', version: '1.0.0', tags, groups }));
+}
 
 const cpuRule = (name: string, extra: Partial<RpcRequest<'rpc.alerting.rule.create.v1'>['rule']> = {}): RpcRequest<'rpc.alerting.rule.create.v1'>['rule'] => ({
   name,

@@ -42,6 +42,7 @@ const principal = (id: string, permissions: Principal['permissions']): Principal
   role: 'operator',
   permissions,
 });
+
 @Controller()
 class AuthAndRegistryDouble {
   @RpcHandler('rpc.auth.api-key.verify.v1')
