@@ -495,11 +495,12 @@ function watchWriter() {
 
 async function main() {
   const startedAt = new Date();
-  const machine = machineInfo();
   const loadAtStart = os.loadavg();
   mkdirSync(outDir, { recursive: true });
   say(`profile ${profileName}: infrastructure in ${profile.dir}`);
   startedInfra = await ensureInfra(profileName);
+  // after the infrastructure is up: on a new machine ensureInfra installs InfluxDB, whose version it reports
+  const machine = machineInfo();
   if (build) {
     say('building libraries and services (npx nx run-many -t build --exclude=web); --no-build skips this');
     const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--exclude=web', '--output-style=stream'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...quietEnv() } });
