@@ -256,7 +256,7 @@ async function phase(name, fn) {
   const load = os.loadavg();
   const sampler = startSampler(processGroups());
   const t = now();
-  const result = await fn();
+  const result = await fn(sampler);
   const usage = sampler.stop();
   assertStackAlive();
   return { ...result, usage, loadBefore: load, wallS: (now() - t) / 1000 };
@@ -332,14 +332,17 @@ async function peakPhase(label, target) {
     connections: cfg.peakConnections,
     timeoutMs: 60_000,
   };
-  return phase(label, async () => {
+  return phase(label, async (sampler) => {
     const stopWatch = watchWriter();
     const sending = runWorker(job, (m) => m.type === 'started' && resolveStarted(m.at));
     // a worker that fails before it started sending ends the phase (and the run, which stops the stack)
     const start = await Promise.race([started, sending.then(() => Promise.reject(new Error('the load worker ended before it started sending')))]);
+    const markStart = sampler.mark();
     const counted = waitForCount({ db: target.db, measurement: target.measurement, field: 'cpu_usage', expected, start, sendingDone: sending.catch(() => undefined), ready: target.ready });
     const send = await sending;
     const c = await counted;
+    // CPU from the first request until every point was queryable (or the count gave up)
+    const window = sampler.between(markStart, sampler.mark());
     const writerTimeline = (await stopWatch()).map((w) => ({ ...w, at: Math.round(w.at - send.start) }));
     const acceptS = (send.end - send.start) / 1000;
     const endToEndS = ((c.completeAt ?? c.lastChangeAt) - send.start) / 1000;
@@ -362,6 +365,7 @@ async function peakPhase(label, target) {
       countQueries: c.queries,
       countQueryMsMean: c.queryMsMean,
       writerTimeline,
+      window,
     };
   });
 }
@@ -773,6 +777,7 @@ function markdown(r) {
       `The stream's other consumers were idle again within ${drained.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')} after every point was queryable${r.drainAfterPeak.timedOut ? ` (still busy: ${r.drainAfterPeak.timedOut.join(', ')})` : ''}.`,
     );
   }
+  if (r.direct.window && r.peak.window) out.push('', ...windowTable(r));
   out.push('');
   out.push('**CPU and memory per process** — CPU in % of one core (200% = the whole 2-core machine), mean over the phase (highest 1-s sample); memory = resident set, mean / highest MiB.');
   out.push('');
@@ -808,6 +813,36 @@ function markdown(r) {
   const fails = r.ingestMetrics?.writeFailures?.filter((l) => !l.endsWith(' 0'));
   if (fails?.length) out.push('', `Writer failures reported by ingest: ${fails.map((l) => `\`${l}\``).join(', ')}.`);
   return out.join('\n');
+}
+
+/**
+ * Where the CPU went from the first request until every point was queryable, per point sent: read
+ * at those two moments, so the window is exact where the 1-s samples of the phase tables are not
+ * (a peak lasts 1–3 s on a fast machine). A path that keeps the machine near 200% is bound by the
+ * CPU it spends per point; one well below it waits on something.
+ */
+function windowTable(r) {
+  const paths = [['directly', r.direct], ['through ingest', r.peak]];
+  const main = ['ingest', 'influxdb', 'nats'];
+  const others = (w) => Object.entries(w.processes).filter(([n]) => !main.includes(n) && !n.startsWith('bench'));
+  const us = (ms, x) => ((ms / x.expected) * 1000).toFixed(1);
+  const out = [
+    '**CPU from the first request until every point was queryable** — read at those two moments; µs of CPU per point sent (the load generator apart).',
+    '',
+    '| path | window | whole machine | ingest | InfluxDB | NATS | the other services, Redis, PostgreSQL | stack in all | load generator |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, x] of paths) {
+    const w = x.window;
+    const p = (n) => w.processes[n]?.cpuMs ?? 0;
+    const rest = others(w).reduce((a, [, v]) => a + v.cpuMs, 0);
+    const stackMs = main.reduce((a, n) => a + p(n), 0) + rest;
+    const bench = Object.entries(w.processes).filter(([n]) => n.startsWith('bench')).reduce((a, [, v]) => a + v.cpuMs, 0);
+    out.push(
+      `| ${name} | ${w.seconds.toFixed(2)} s | ${w.machineCpuPercent.toFixed(0)}% | ${us(p('ingest'), x)} | ${us(p('influxdb'), x)} | ${us(p('nats'), x)} | ${us(rest, x)} | **${us(stackMs, x)}** | ${us(bench, x)} |`,
+    );
+  }
+  return out;
 }
 
 const MARKER = '<!-- bench/ingest.mjs inserts each new run below this line, newest first -->';

@@ -106,6 +106,27 @@ export function startSampler(groups, intervalMs = 1000) {
   };
   const timer = setInterval(take, intervalMs);
   return {
+    /** a reading of every group and of the machine now, for `between` */
+    mark: snapshot,
+    /**
+     * CPU of every group and of the machine from one mark to another (a window shorter than the
+     * sampling interval, such as a peak phase's time to all queryable): % of one core and CPU ms.
+     */
+    between(a, b) {
+      const seconds = (b.at - a.at) / 1000;
+      const processes = {};
+      for (const name of Object.keys(groups)) {
+        let ticks = 0;
+        for (const [pid, r] of b.procs[name]) {
+          const before = a.procs[name].get(pid);
+          ticks += before ? r.ticks - before.ticks : r.ticks;
+        }
+        const cpuMs = (ticks / ticksPerSecond) * 1000;
+        processes[name] = { cpuMs, cpuPercent: seconds > 0 ? cpuMs / 10 / seconds : 0 };
+      }
+      const dm = b.machine.total - a.machine.total;
+      return { seconds, processes, machineCpuPercent: dm > 0 ? ((b.machine.busy - a.machine.busy) / dm) * 100 * cores : 0 };
+    },
     stop() {
       clearInterval(timer);
       take();
