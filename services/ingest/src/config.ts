@@ -18,6 +18,7 @@
  * | WRITE_BATCH_SIZE    | 20000                      | lines per InfluxDB write: whole stream messages are written once they hold this many (so up to one message more); InfluxDB spends less per point on larger writes (docs/benchmarks.md, item 25) |
  * | WRITE_FLUSH_MS      | 500                        | longest a line waits before it is written |
  * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
+ * | AGENT_ANNOUNCE_INTERVAL_MS | 1000                | an agent this replica named in an agents message (registration and heartbeat for the registry) less than this long ago, saying the same about itself, is not named again; last_seen lags by at most this much; 0 = every batch names its agents; at most 10000 (the registry writes last_seen every 15 s by default) |
  * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
  * | MAX_POINTS          | 50000                      | most points (or lines) in one request (400 beyond) |
@@ -91,6 +92,7 @@ export const IngestConfigSchema = z.object({
   WRITE_FLUSH_MS: env.durationMs(500),
   WRITE_CONCURRENCY: positiveInt(4, 64),
   PUBLISH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  AGENT_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),
   MAX_POINTS: positiveInt(50_000),
   API_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(10_000),

@@ -208,6 +208,8 @@ beforeAll(async () => {
     INFLUX_DATABASE: DB,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     WRITE_FLUSH_MS: '100',
+    // longer than the default (1 s), so that the test of it does not depend on how fast requests go
+    AGENT_ANNOUNCE_INTERVAL_MS: '3000',
   });
   app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
   rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-int-test');
@@ -476,6 +478,29 @@ describe('ingest service', () => {
       { cpu: { value: 1, time: new Date(t0).toISOString() } },
     ]);
   }, 60_000);
+
+  it('names an agent in an agents message once per interval, and at once when what it says about itself changed', async () => {
+    const lineAgent = `agent-ann-lp-${RUN}`;
+    const jsonAgent = `agent-ann-json-${RUN}`;
+    const t0 = Date.now() - 60_000;
+    for (let i = 0; i < 3; i++) {
+      const r = await post(`/api/v2/write?precision=ms`, `ann_${RUN},agent_id=${lineAgent} v=${i} ${t0 + i}`, { authorization: `Token ${KEY_WRITE}` });
+      expect(r.status).toBe(204);
+    }
+    const push = async (name: string, i: number) => {
+      const r = await post('/api/v2/ingest', { agent: { id: jsonAgent, name }, points: [{ measurement: `ann_${RUN}`, fields: { v: i }, time: iso(t0 + i) }] }, auth);
+      expect(r.status).toBe(202);
+    };
+    await push('Planner', 0);
+    await push('Planner', 1);
+    await push('Planner v2', 2);
+    const batches = [...(await streamBatches(jsm)).values()];
+    const namings = (id: string) => batches.flatMap((b) => b.agents.flatMap((a) => a.agents.filter((x) => x.id === id)));
+    // every point is stored, each agent named only by its first batch and by the one that said something new
+    expect(batches.flatMap((b) => b.points).filter((p) => p.measurement === `ann_${RUN}`)).toHaveLength(6);
+    expect(namings(lineAgent)).toEqual([{ id: lineAgent }]);
+    expect(namings(jsonAgent).map((a) => a.name)).toEqual(['Planner', 'Planner v2']);
+  });
 
   it('deletes the consumer the writer had before the stream carried line protocol, and consumes with its own', async () => {
     await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, FORMER_WRITER_DURABLE)).rejects.toThrow(/not found/i);

@@ -22,6 +22,11 @@ describe('stream messages of a batch', () => {
     expect(messages.map((m) => m.subject)).toEqual([AGENTS_SUBJECT]);
   });
 
+  it('publishes no agents message for a batch that names no agent (all of them announced a moment ago)', () => {
+    const lines = Buffer.from([point(1)].map(encodePoint).join('\n'));
+    expect(batchMessages({ ...header, agents: [] }, [lines], 4096).map((m) => [m.subject, m.msgId])).toEqual([[LINES_SUBJECT, 'b-1:l0']]);
+  });
+
   it('splits agents that do not fit one message over several, each a complete TelemetryAgents', () => {
     const agents = Array.from({ length: 300 }, (_, i) => ({ id: `agent-${i}`, name: `Agent number ${i}`, tags: { team: 'search' } }));
     const limit = 4096;

@@ -25,10 +25,13 @@ const NEWLINE = new Uint8Array([LF]);
 
 /**
  * The stream messages of one batch: its lines, already cut into messages (`${batchId}:l${n}`), then
- * its agents (`${batchId}:a`; `:a${n}` in the rare batch whose agents do not fit one message).
+ * its agents (`${batchId}:a`; `:a${n}` in the rare batch whose agents do not fit one message), if
+ * it names any.
  */
 export function batchMessages(header: BatchHeader, lines: readonly Uint8Array[], maxBytes: number): StreamMessage[] {
   const out: StreamMessage[] = lines.map((data, n) => ({ subject: LINES_SUBJECT, data, msgId: `${header.batchId}:l${n}` }));
+  // every agent of the batch was announced a moment ago (AgentAnnouncements): no agents message
+  if (header.agents.length === 0) return out;
   const agents = agentsMessages(header, maxBytes);
   agents.forEach((data, n) => out.push({ subject: AGENTS_SUBJECT, data, msgId: agents.length === 1 ? `${header.batchId}:a` : `${header.batchId}:a${n}` }));
   return out;

@@ -11,6 +11,7 @@ import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
 import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, type StreamMessage } from './batch-chunks.js';
+import { AgentAnnouncements } from './agent-announcements.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
 import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
@@ -49,6 +50,7 @@ export class IngestService {
   private readonly otlp: OtlpMetricsMapper;
   private readonly rawRetentionMs: number;
   private readonly coalescer: PublishCoalescer;
+  private readonly announcements: AgentAnnouncements;
   private inflightBytes = 0;
 
   constructor(
@@ -64,6 +66,7 @@ export class IngestService {
     this.validator = new JsonBatchValidator(config.MAX_POINTS);
     this.otlp = new OtlpMetricsMapper(config.MAX_POINTS);
     this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
+    this.announcements = new AgentAnnouncements(config.AGENT_ANNOUNCE_INTERVAL_MS);
     this.coalescer = new PublishCoalescer((messages) => this.publishMessages(messages), () => this.maxMessageBytes, undefined, config.PUBLISH_LINGER_MS);
   }
 
@@ -225,13 +228,15 @@ export class IngestService {
     }
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
+    // the agents its agents message names: not those this replica announced a moment ago
+    const agents = this.announcements.due(batch.agents, batch.receivedAt) as AgentInfo[];
     try {
       const max = this.maxMessageBytes;
       if (batch.lines.length <= max / COALESCE_FRACTION) {
         // small: shares stream messages with the requests that arrive while one is being stored
-        await this.coalescer.submit({ source: batch.source, receivedAt: batch.receivedAt, agents: batch.agents, lines: batch.lines });
+        await this.coalescer.submit({ source: batch.source, receivedAt: batch.receivedAt, agents, lines: batch.lines });
       } else {
-        const header = { batchId: randomUUID(), receivedAt: batch.receivedAt, source: batch.source, agents: batch.agents };
+        const header = { batchId: randomUUID(), receivedAt: batch.receivedAt, source: batch.source, agents };
         const lines = batch.lines.length <= max ? [batch.lines] : batch.cut(batch.lines, max);
         await this.publishMessages(batchMessages(header, lines, max));
       }
@@ -243,6 +248,7 @@ export class IngestService {
       this.inflightBytes -= bodyBytes;
       stop();
     }
+    this.announcements.announced(agents, batch.receivedAt);
     try {
       batch.stored();
     } catch (err) {
