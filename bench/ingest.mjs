@@ -443,7 +443,7 @@ async function writerState() {
       diagNc = await connect({ servers: `nats://127.0.0.1:${profile.nats.port}` });
       jsm = await jetstreamManager(diagNc);
     }
-    const c = await jsm.consumers.info('AGENTMON_TELEMETRY', 'ingest-influx-lines');
+    const c = await jsm.consumers.info('AGENTMON_TELEMETRY', 'ingest-influx-headers');
     return { at: now(), pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, delivered: c.delivered.stream_seq, acked: c.ack_floor.stream_seq };
   } catch (err) {
     return { at: now(), error: err.message };
@@ -771,7 +771,7 @@ function markdown(r) {
   }
   out.push('');
   out.push(`Ratio ingest end-to-end / direct: **${r.ratio.toFixed(2)}** (target ≥ 0.6).`);
-  const drained = Object.entries(r.drainAfterPeak ?? {}).filter(([k]) => k !== 'timedOut' && k !== 'ingest-influx-lines');
+  const drained = Object.entries(r.drainAfterPeak ?? {}).filter(([k]) => k !== 'timedOut' && !k.startsWith('ingest-influx-'));
   if (drained.length) {
     out.push(
       `The stream's other consumers were idle again within ${drained.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')} after every point was queryable${r.drainAfterPeak.timedOut ? ` (still busy: ${r.drainAfterPeak.timedOut.join(', ')})` : ''}.`,

@@ -10,6 +10,7 @@ import { loadIngestConfig } from '../config.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxError, type InfluxClient } from './influx.client.js';
 import { InfluxWriterService, countLines } from './influx-writer.service.js';
+import { LocalBodies } from './local-bodies.js';
 
 interface PendingWrite {
   body: string;
@@ -54,14 +55,35 @@ function message(seq: number, points: number, field = 'v'): FakeMsg {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function writer(influx: FakeInflux, concurrency: number, batchSize = 100) {
+/**
+ * A writer with fakes for InfluxDB and for the stream: `stream` holds the bodies JetStream would
+ * answer a read by sequence with (a headers-only message whose body this process does not hold).
+ */
+function writer(influx: FakeInflux, concurrency: number, batchSize = 100, stream = new Map<number, Uint8Array>()) {
   const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency) });
-  const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }));
+  const reads: number[] = [];
+  const bus = {
+    jsm: {
+      streams: {
+        getMessage: async (_stream: string, { seq }: { seq: number }) => {
+          reads.push(seq);
+          const data = stream.get(seq);
+          return data === undefined ? null : { data };
+        },
+      },
+    },
+  };
+  const bodies = new LocalBodies(config);
+  const metrics = ingestMetrics(new Registry());
+  const svc = new InfluxWriterService(bus as never, influx as unknown as InfluxClient, {} as never, config, metrics, pino({ level: 'silent' }), bodies);
   // the consumer loop hands every message to accept(); the test does it itself
   const accept = (m: FakeMsg) => (svc as unknown as { accept(m: JsMsg): Promise<void> }).accept(m as unknown as JsMsg);
   const flush = () => (svc as unknown as { flush(): Promise<void> }).flush();
-  return { svc, accept, flush };
+  return { svc, accept, flush, bodies, reads, metrics };
 }
+
+/** The message as a headers-only consumer delivers it: no body. */
+const headersOnly = (m: FakeMsg) => new FakeMsg(m.seq, new Uint8Array(0));
 
 describe('InfluxDB writer concurrency', () => {
   it('runs up to WRITE_CONCURRENCY writes at once, and the next full buffer waits for one of them', async () => {
@@ -148,7 +170,8 @@ describe('InfluxDB writer: the bytes of the stream', () => {
 
   it('terminates a message that is not UTF-8 without writing it', async () => {
     const influx = new FakeInflux();
-    const { accept, flush } = writer(influx, 4);
+    // the stream holds an empty message 2 (a headers-only delivery reads it there)
+    const { accept, flush } = writer(influx, 4, 100, new Map([[2, new Uint8Array(0)]]));
     const bad = new FakeMsg(1, Uint8Array.from([0x6d, 0x20, 0xff, 0xfe]));
     const empty = new FakeMsg(2, new Uint8Array(0));
     await accept(bad);
@@ -188,5 +211,73 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     influx.writes[2]!.reject(new InfluxError('InfluxDB is unreachable', null, true));
     while (msgs.some((m) => m.state === 'open')) await tick();
     expect(msgs.map((m) => m.state)).toEqual(['ack', 'nak']);
+  });
+});
+
+describe('InfluxDB writer: bodies of a headers-only consumer', () => {
+  it('takes the body this process stored from memory, and reads the stream for one it does not hold', async () => {
+    const influx = new FakeInflux();
+    const local = message(1, 50);
+    const remote = message(2, 50);
+    const { accept, bodies, reads, metrics } = writer(influx, 4, 100, new Map([[2, remote.data]]));
+    bodies.put(1, local.data);
+    const delivered = [headersOnly(local), headersOnly(remote)];
+    for (const m of delivered) await accept(m);
+    expect(influx.writes).toHaveLength(1);
+    expect(influx.writes[0]!.body).toBe(`${Buffer.from(local.data).toString()}\n${Buffer.from(remote.data).toString()}`);
+    // only the body it did not hold was read from the stream, and the handed-over one is released
+    expect(reads).toEqual([2]);
+    expect(bodies.size).toBe(0);
+    expect((await metrics.bodiesFetched.get()).values[0]!.value).toBe(1);
+    influx.writes[0]!.resolve();
+    await tick();
+    expect(delivered.map((m) => m.state)).toEqual(['ack', 'ack']);
+  });
+
+  it('waits for the publishes under way when a message arrives before its publisher read the acknowledgement', async () => {
+    const influx = new FakeInflux();
+    const m = message(7, 100);
+    const { accept, bodies, reads } = writer(influx, 4, 100, new Map([[7, m.data]]));
+    let acknowledge!: () => void;
+    void bodies.track(new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, m.data)));
+    const accepted = accept(headersOnly(m));
+    await tick();
+    expect(influx.writes).toHaveLength(0);
+    acknowledge();
+    await accepted;
+    expect(influx.writes).toHaveLength(1);
+    expect(reads).toEqual([]);
+  });
+
+  it('terminates a message the stream no longer holds, and naks one it could not read', async () => {
+    const influx = new FakeInflux();
+    const { accept, svc } = writer(influx, 4);
+    const gone = headersOnly(message(3, 10));
+    await accept(gone);
+    expect(gone.state).toBe('term');
+    (svc as unknown as { bus: { jsm: { streams: { getMessage: () => Promise<never> } } } }).bus.jsm.streams.getMessage = () => Promise.reject(new Error('TIMEOUT'));
+    const unreadable = headersOnly(message(4, 10));
+    await accept(unreadable);
+    expect(unreadable.state).toBe('nak');
+    expect(influx.writes).toHaveLength(0);
+  });
+
+  it('keeps the bodies of a failed write for their redelivery', async () => {
+    const influx = new FakeInflux();
+    const m = message(5, 100);
+    const { accept, bodies, reads, svc } = writer(influx, 4);
+    bodies.put(5, m.data);
+    const first = headersOnly(m);
+    await accept(first);
+    influx.writes[0]!.reject(new InfluxError('InfluxDB is unreachable', null, true));
+    while (first.state === 'open') await tick();
+    expect(first.state).toBe('nak');
+    expect(bodies.size).toBe(m.data.length);
+    // the redelivery (after the writer's pause) finds it in memory: nothing is read from the stream
+    (svc as unknown as { pausedUntil: number }).pausedUntil = 0;
+    const again = headersOnly(m);
+    await accept(again);
+    expect(influx.writes[1]!.body).toBe(Buffer.from(m.data).toString());
+    expect(reads).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { InfluxWriterService } from './influx-writer.service.js';
+import { LocalBodies } from './local-bodies.js';
 
 /** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
 @Module({
@@ -22,7 +23,8 @@ import { InfluxWriterService } from './influx-writer.service.js';
     },
     InfluxSchemaService,
     InfluxWriterService,
+    LocalBodies,
   ],
-  exports: [InfluxClient, InfluxSchemaService],
+  exports: [InfluxClient, InfluxSchemaService, LocalBodies],
 })
 export class InfluxModule {}

@@ -1,0 +1,64 @@
+import { LocalBodies } from './local-bodies.js';
+
+const body = (n: number) => new Uint8Array(n);
+const bodies = (maxBytes: number, maxAgeMs = 30_000) => new LocalBodies({ WRITER_LOCAL_BODY_BYTES: maxBytes, WRITER_LOCAL_BODY_MS: maxAgeMs });
+
+describe('bodies handed from the accept path to the writer', () => {
+  it('gives each body once, by its stream sequence', () => {
+    const b = bodies(1000);
+    const data = body(10);
+    b.put(1, data, 0);
+    expect(b.take(2)).toBeUndefined();
+    expect(b.take(1)).toBe(data);
+    expect(b.take(1)).toBeUndefined();
+    expect(b.size).toBe(0);
+  });
+
+  it('keeps at most its bytes, dropping the oldest first, and nothing larger than all of them', () => {
+    const b = bodies(100);
+    b.put(1, body(40), 0);
+    b.put(2, body(40), 1);
+    b.put(3, body(40), 2);
+    expect([b.take(1), b.take(2)?.length, b.take(3)?.length]).toEqual([undefined, 40, 40]);
+    b.put(4, body(101), 3);
+    expect(b.take(4)).toBeUndefined();
+    expect(b.size).toBe(0);
+  });
+
+  it('drops bodies older than its age limit (another replica wrote their messages)', () => {
+    const b = bodies(1000, 5_000);
+    b.put(1, body(10), 0);
+    b.put(2, body(10), 4_000);
+    b.put(3, body(10), 5_001);
+    expect([b.take(1), b.take(2)?.length, b.take(3)?.length]).toEqual([undefined, 10, 10]);
+  });
+
+  it('keeps the first body of a sequence (a publish retried after a lost acknowledgement gets the same one)', () => {
+    const b = bodies(1000);
+    const first = body(10);
+    b.put(1, first, 0);
+    b.put(1, body(20), 1);
+    expect(b.take(1)).toBe(first);
+    expect(b.size).toBe(0);
+  });
+
+  it('settles once the publishes under way now are acknowledged or failed, not those started after', async () => {
+    const b = bodies(1000);
+    await b.settled();
+    let ok!: () => void;
+    let fail!: (e: Error) => void;
+    void b.track(new Promise<void>((r) => (ok = r)));
+    b.track(new Promise<void>((_, r) => (fail = r))).catch(() => undefined);
+    let settled = false;
+    const waiting = b.settled().then(() => (settled = true));
+    let later!: () => void;
+    void b.track(new Promise<void>((r) => (later = r)));
+    ok();
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    fail(new Error('no responders'));
+    await waiting;
+    expect(settled).toBe(true);
+    later();
+  });
+});

@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { INGEST_CONFIG, type IngestConfig } from '../config.js';
+
+interface Body {
+  data: Uint8Array;
+  /** when it was put (epoch ms) */
+  at: number;
+}
+
+/**
+ * The bodies of the lines messages this replica stored in JetStream, by stream sequence, until its
+ * InfluxDB writer takes them. The writer's consumer delivers headers only: the body of a message
+ * this process accepted is handed over in memory instead of travelling from NATS back to the
+ * process that just sent it (for a peak of 5,000-point batches, 66 MiB that NATS delivered and
+ * ingest read and copied a second time; docs/benchmarks.md, item 28). A message accepted by another
+ * replica, or before a restart, or whose body was dropped here, is read from the stream by its
+ * sequence instead.
+ *
+ * Bounded: at most `WRITER_LOCAL_BODY_BYTES` bytes, none older than `WRITER_LOCAL_BODY_MS` (a body
+ * another replica's writer got the message of is never taken here); the oldest go first, and the
+ * writer reads those from the stream.
+ */
+@Injectable()
+export class LocalBodies {
+  private readonly bodies = new Map<number, Body>();
+  private bytes = 0;
+  /** publishes whose acknowledgement may still put a body */
+  private readonly publishing = new Set<Promise<unknown>>();
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
+
+  constructor(@Inject(INGEST_CONFIG) config: Pick<IngestConfig, 'WRITER_LOCAL_BODY_BYTES' | 'WRITER_LOCAL_BODY_MS'>) {
+    this.maxBytes = config.WRITER_LOCAL_BODY_BYTES;
+    this.maxAgeMs = config.WRITER_LOCAL_BODY_MS;
+  }
+
+  /** bytes held */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /**
+   * A publish under way whose acknowledgement puts bodies: a message can be delivered to the writer
+   * before its publisher has read the acknowledgement, so a writer that misses a body waits for the
+   * publishes under way (`settled`) before it reads the stream.
+   */
+  track<T>(publish: Promise<T>): Promise<T> {
+    this.publishing.add(publish);
+    const done = () => this.publishing.delete(publish);
+    publish.then(done, done);
+    return publish;
+  }
+
+  /** The body of the lines message JetStream stored as `seq`. */
+  put(seq: number, data: Uint8Array, now = Date.now()): void {
+    if (data.length > this.maxBytes || this.bodies.has(seq)) return;
+    this.evict(now, data.length);
+    this.bodies.set(seq, { data, at: now });
+    this.bytes += data.length;
+  }
+
+  /** The body of `seq`, removed; undefined when this process does not hold it. */
+  take(seq: number): Uint8Array | undefined {
+    const body = this.bodies.get(seq);
+    if (body === undefined) return undefined;
+    this.bodies.delete(seq);
+    this.bytes -= body.data.length;
+    return body.data;
+  }
+
+  /** Resolves once every publish under way now has been acknowledged or has failed. */
+  async settled(): Promise<void> {
+    if (this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
+  }
+
+  /** Drops the oldest bodies until `incoming` more bytes fit, and every body older than the limit. */
+  private evict(now: number, incoming: number): void {
+    for (const [seq, body] of this.bodies) {
+      if (this.bytes + incoming <= this.maxBytes && now - body.at <= this.maxAgeMs) break;
+      this.bodies.delete(seq);
+      this.bytes -= body.data.length;
+    }
+  }
+}
