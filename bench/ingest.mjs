@@ -501,6 +501,12 @@ async function main() {
   const startedAt = new Date();
   const loadAtStart = os.loadavg();
   mkdirSync(outDir, { recursive: true });
+  // a port taken by something else would answer the readiness checks in place of our services; and
+  // when it is another run of this benchmark, resetting the profile would empty the databases and
+  // streams under it: checked before anything is touched
+  for (const [svc, port] of [...SERVICES.map((s) => [s, profile.ports[s]]), ...INGESTS.slice(1).map((u, i) => [`ingest-${i + 2}`, Number(new URL(u).port)])]) {
+    if (await portOpen(port)) throw new Error(`port ${port} (${svc} of profile ${profileName}) is already in use (another run of the benchmark?): stop what listens there or choose another profile`);
+  }
   say(`profile ${profileName}: infrastructure in ${profile.dir}`);
   startedInfra = await ensureInfra(profileName);
   // after the infrastructure is up: on a new machine ensureInfra installs InfluxDB, whose version it reports
@@ -534,10 +540,6 @@ async function main() {
     for (const svc of opt['cpu-prof'].split(',')) {
       extraEnv[svc] = { ...extraEnv[svc], NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(), AGENTMON_CPU_PROF_DIR: cpuProfDir, AGENTMON_CPU_PROF_NAME: svc };
     }
-  }
-  // a port taken by something else would answer the readiness checks in place of our services
-  for (const [svc, port] of [...SERVICES.map((s) => [s, profile.ports[s]]), ...INGESTS.slice(1).map((u, i) => [`ingest-${i + 2}`, Number(new URL(u).port)])]) {
-    if (await portOpen(port)) throw new Error(`port ${port} (${svc} of profile ${profileName}) is already in use: stop what listens there or choose another profile`);
   }
   const { secrets } = ensureSecrets(profile.dir);
   const { startStack } = await import('../scripts/lib/stack.mjs');
