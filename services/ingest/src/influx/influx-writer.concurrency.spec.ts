@@ -31,10 +31,14 @@ class FakeInflux {
 class FakeMsg {
   state: 'open' | 'ack' | 'nak' | 'term' = 'open';
   readonly info = { deliveryCount: 1 };
+  readonly headers: { get(key: string): string };
   constructor(
     readonly seq: number,
     readonly data: Uint8Array,
-  ) {}
+    msgId = `batch-${seq}:l0`,
+  ) {
+    this.headers = { get: (key) => (key === 'Nats-Msg-Id' ? msgId : '') };
+  }
   working(): void {}
   ack(): void {
     this.state = 'ack';
@@ -234,12 +238,15 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     expect(delivered.map((m) => m.state)).toEqual(['ack', 'ack']);
   });
 
-  it('waits for the publishes under way when a message arrives before its publisher read the acknowledgement', async () => {
+  it('waits for its own publish of a message that arrives before the publisher read the acknowledgement', async () => {
     const influx = new FakeInflux();
     const m = message(7, 100);
     const { accept, bodies, reads } = writer(influx, 4, 100, new Map([[7, m.data]]));
     let acknowledge!: () => void;
-    void bodies.track(new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, m.data)));
+    void bodies.track(
+      'batch-7:l0',
+      new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, m.data)),
+    );
     const accepted = accept(headersOnly(m));
     await tick();
     expect(influx.writes).toHaveLength(0);
@@ -247,6 +254,17 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     await accepted;
     expect(influx.writes).toHaveLength(1);
     expect(reads).toEqual([]);
+  });
+
+  it('reads a message another replica accepted at once, whatever this one is publishing', async () => {
+    const influx = new FakeInflux();
+    const m = message(8, 100);
+    const { accept, bodies, reads } = writer(influx, 4, 100, new Map([[8, m.data]]));
+    // a publish of this process that never ends: the writer must not wait for it
+    void bodies.track('batch-other:l0', new Promise<void>(() => undefined));
+    await accept(headersOnly(m));
+    expect(reads).toEqual([8]);
+    expect(influx.writes).toHaveLength(1);
   });
 
   it('terminates a message the stream no longer holds, and naks one it could not read', async () => {

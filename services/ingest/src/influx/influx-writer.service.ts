@@ -226,13 +226,14 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   /**
    * The body of a headers-only message: handed over by this process's accept path, or read from the
    * stream (accepted by another replica, before a restart, or dropped from LocalBodies). A message
-   * may be delivered before its publisher read the acknowledgement that hands the body over, so the
-   * publishes under way are waited for first. null when the stream no longer holds the message.
+   * may be delivered before its publisher read the acknowledgement that hands the body over, so this
+   * process's publish of its id, if one is under way, is waited for first (only that one: a message
+   * another replica accepted is read at once). null when the stream no longer holds the message.
    */
   private async bodyOf(msg: JsMsg): Promise<Uint8Array | null> {
     const local = this.bodies.take(msg.seq);
     if (local !== undefined) return local;
-    await this.bodies.settled();
+    await this.bodies.published(msg.headers?.get('Nats-Msg-Id') || undefined);
     const late = this.bodies.take(msg.seq);
     if (late !== undefined) return late;
     this.metrics.bodiesFetched.inc();

@@ -24,8 +24,8 @@ interface Body {
 export class LocalBodies {
   private readonly bodies = new Map<number, Body>();
   private bytes = 0;
-  /** publishes whose acknowledgement may still put a body */
-  private readonly publishing = new Set<Promise<unknown>>();
+  /** publishes under way whose acknowledgement puts a body, by de-duplication id */
+  private readonly publishing = new Map<string, Promise<unknown>>();
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
 
@@ -40,15 +40,27 @@ export class LocalBodies {
   }
 
   /**
-   * A publish under way whose acknowledgement puts bodies: a message can be delivered to the writer
-   * before its publisher has read the acknowledgement, so a writer that misses a body waits for the
-   * publishes under way (`settled`) before it reads the stream.
+   * The publish of the message with de-duplication id `msgId`, under way, whose acknowledgement puts
+   * its body: the message can be delivered to the writer before its publisher has read the
+   * acknowledgement, so a writer that misses a body first waits for the publish of that id, if this
+   * process has one under way (`published`), and reads the stream only otherwise.
    */
-  track<T>(publish: Promise<T>): Promise<T> {
-    this.publishing.add(publish);
-    const done = () => this.publishing.delete(publish);
+  track<T>(msgId: string, publish: Promise<T>): Promise<T> {
+    this.publishing.set(msgId, publish);
+    const done = () => {
+      if (this.publishing.get(msgId) === publish) this.publishing.delete(msgId);
+    };
     publish.then(done, done);
     return publish;
+  }
+
+  /** Resolves once this process's publish of `msgId`, if one is under way, was acknowledged or failed. */
+  async published(msgId: string | undefined): Promise<void> {
+    const publish = msgId === undefined ? undefined : this.publishing.get(msgId);
+    if (publish !== undefined) await publish.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** The body of the lines message JetStream stored as `seq`. */
@@ -66,11 +78,6 @@ export class LocalBodies {
     this.bodies.delete(seq);
     this.bytes -= body.data.length;
     return body.data;
-  }
-
-  /** Resolves once every publish under way now has been acknowledged or has failed. */
-  async settled(): Promise<void> {
-    if (this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
   }
 
   /** Drops the oldest bodies until `incoming` more bytes fit, and every body older than the limit. */

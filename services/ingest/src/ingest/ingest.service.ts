@@ -209,7 +209,10 @@ export class IngestService {
     const publish = (m: StreamMessage) => {
       const stored = this.bus.publishRaw(m.subject, m.data, m.msgId);
       if (m.subject !== LINES_SUBJECT) return stored;
-      return this.bodies.track(stored.then((ack) => this.bodies.put(ack.seq, m.data)));
+      return this.bodies.track(
+        m.msgId,
+        stored.then((ack) => this.bodies.put(ack.seq, m.data)),
+      );
     };
     const publishAll = () => Promise.all(messages.map(publish));
     try {
