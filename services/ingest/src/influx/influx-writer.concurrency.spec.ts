@@ -58,6 +58,10 @@ function message(seq: number, points: number, field = 'v'): FakeMsg {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+/** Waits (a bounded number of turns) until `done()` holds: bodies read from the stream arrive later. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await tick();
+}
 
 /**
  * A writer with fakes for InfluxDB and for the stream: `stream` holds the bodies JetStream would
@@ -227,6 +231,7 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     bodies.put(1, local.data);
     const delivered = [headersOnly(local), headersOnly(remote)];
     for (const m of delivered) await accept(m);
+    await until(() => influx.writes.length > 0);
     expect(influx.writes).toHaveLength(1);
     expect(influx.writes[0]!.body).toBe(`${Buffer.from(local.data).toString()}\n${Buffer.from(remote.data).toString()}`);
     // only the body it did not hold was read from the stream, and the handed-over one is released
@@ -247,24 +252,48 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
       'batch-7:l0',
       new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, m.data)),
     );
-    const accepted = accept(headersOnly(m));
+    await accept(headersOnly(m));
     await tick();
     expect(influx.writes).toHaveLength(0);
     acknowledge();
-    await accepted;
+    await until(() => influx.writes.length > 0);
     expect(influx.writes).toHaveLength(1);
     expect(reads).toEqual([]);
   });
 
-  it('reads a message another replica accepted at once, whatever this one is publishing', async () => {
+  it('reads a message another replica accepted at once, whatever this one is publishing, and takes the next ones meanwhile', async () => {
     const influx = new FakeInflux();
     const m = message(8, 100);
     const { accept, bodies, reads } = writer(influx, 4, 100, new Map([[8, m.data]]));
     // a publish of this process that never ends: the writer must not wait for it
     void bodies.track('batch-other:l0', new Promise<void>(() => undefined));
     await accept(headersOnly(m));
+    await until(() => influx.writes.length > 0);
     expect(reads).toEqual([8]);
     expect(influx.writes).toHaveLength(1);
+  });
+
+  it('takes the next messages while bodies are read from the stream, at most 32 reads at once', async () => {
+    const influx = new FakeInflux();
+    const { accept, svc } = writer(influx, 4, 10_000);
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const asked: number[] = [];
+    (svc as unknown as { bus: { jsm: { streams: { getMessage: (s: string, o: { seq: number }) => Promise<{ data: Uint8Array }> } } } }).bus.jsm.streams.getMessage = async (_s, { seq }) => {
+      asked.push(seq);
+      await answered;
+      return { data: message(seq, 10).data };
+    };
+    for (let seq = 1; seq <= 31; seq++) await accept(headersOnly(message(seq, 10)));
+    expect(asked).toHaveLength(31);
+    // the 32nd read is one too many: taking the next message waits for one of them
+    let took = false;
+    const next = accept(headersOnly(message(32, 10))).then(() => (took = true));
+    await tick();
+    expect([asked.length, took]).toEqual([32, false]);
+    answer();
+    await next;
+    expect(took).toBe(true);
   });
 
   it('terminates a message the stream no longer holds, and naks one it could not read', async () => {
@@ -272,10 +301,12 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     const { accept, svc } = writer(influx, 4);
     const gone = headersOnly(message(3, 10));
     await accept(gone);
+    await until(() => gone.state !== 'open');
     expect(gone.state).toBe('term');
     (svc as unknown as { bus: { jsm: { streams: { getMessage: () => Promise<never> } } } }).bus.jsm.streams.getMessage = () => Promise.reject(new Error('TIMEOUT'));
     const unreadable = headersOnly(message(4, 10));
     await accept(unreadable);
+    await until(() => unreadable.state !== 'open');
     expect(unreadable.state).toBe('nak');
     expect(influx.writes).toHaveLength(0);
   });

@@ -24,6 +24,8 @@ export const PREVIOUS_WRITER_DURABLE = 'ingest-influx-lines';
 export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
 /** how often the writer looks again whether the previous durable can go */
 const RETIRE_CHECK_MS = 60_000;
+/** bodies read from the stream at once (messages this process did not accept) */
+const READS_AHEAD = 32;
 const SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
 const NS_PER_MS = 1_000_000;
 const LF = 10;
@@ -81,6 +83,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private timer: NodeJS.Timeout | undefined;
   /** InfluxDB writes in flight (at most WRITE_CONCURRENCY started by a full buffer) */
   private readonly writes = new Set<Promise<void>>();
+  /** bodies being read from the stream */
+  private readonly reads = new Set<Promise<void>>();
   private failures = 0;
   private pausedUntil = 0;
   private stopped = false;
@@ -113,6 +117,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     await this.messages?.close().catch(() => undefined);
     await this.loop;
     // finish the batch in hand and the writes in flight; what fails here is redelivered to another replica
+    await Promise.all([...this.reads]);
     await this.flush();
     await Promise.all([...this.writes]);
   }
@@ -231,8 +236,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
    * another replica accepted is read at once). null when the stream no longer holds the message.
    */
   private async bodyOf(msg: JsMsg): Promise<Uint8Array | null> {
-    const local = this.bodies.take(msg.seq);
-    if (local !== undefined) return local;
     await this.bodies.published(msg.headers?.get('Nats-Msg-Id') || undefined);
     const late = this.bodies.take(msg.seq);
     if (late !== undefined) return late;
@@ -249,16 +252,32 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async accept(msg: JsMsg): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
-    // a message delivered with its body (a consumer that is not headers-only) is taken as it is
-    let data: Uint8Array | null;
-    try {
-      data = msg.data.length > 0 ? msg.data : await this.bodyOf(msg);
-    } catch (err) {
-      // NATS did not answer: the message comes again after its backoff
-      this.logger.warn({ err, seq: msg.seq }, 'could not read a telemetry message from the stream; it will be redelivered');
-      msg.nak(1000);
-      return;
+    // a message delivered with its body (a consumer that is not headers-only), or whose body this
+    // process handed over, is buffered at once
+    const data = msg.data.length > 0 ? msg.data : this.bodies.take(msg.seq);
+    if (data !== undefined) this.buffered(msg, data);
+    else {
+      // any other body is read while the next messages are taken (one request each: a message
+      // another replica accepted must not hold up the rest), at most READS_AHEAD at once
+      const read: Promise<void> = this.bodyOf(msg)
+        .then(
+          (body) => this.buffered(msg, body),
+          (err: unknown) => {
+            // NATS did not answer: the message comes again after its backoff
+            this.logger.warn({ err, seq: msg.seq }, 'could not read a telemetry message from the stream; it will be redelivered');
+            msg.nak(1000);
+          },
+        )
+        .finally(() => this.reads.delete(read));
+      this.reads.add(read);
+      while (this.reads.size >= READS_AHEAD) await Promise.race(this.reads);
     }
+    // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
+    while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
+  }
+
+  /** Adds a message with its body to the buffer, and starts a write when it is full. */
+  private buffered(msg: JsMsg, data: Uint8Array | null): void {
     if (data === null) {
       this.logger.error({ seq: msg.seq }, 'telemetry message was removed from the stream (its limits) before it was written; terminated');
       this.metrics.writeFailures.inc({ kind: 'removed' });
@@ -273,11 +292,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     }
     this.buffer.entries.push({ msg, data });
     this.buffer.lines += countLines(data);
-    if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) {
-      void this.flush();
-      // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
-      while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
-    } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
+    if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
   }
 
   /**
