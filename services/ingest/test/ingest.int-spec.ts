@@ -225,6 +225,8 @@ beforeAll(async () => {
     WRITE_FLUSH_MS: '100',
     // longer than the default (1 s), so that the test of it does not depend on how fast requests go
     AGENT_ANNOUNCE_INTERVAL_MS: '3000',
+    // the previous writer's consumer goes after two looks this far apart that found no reader
+    WRITER_RETIRE_CHECK_MS: '300',
   });
   app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
   rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-int-test');
@@ -525,8 +527,12 @@ describe('ingest service', () => {
   });
 
   it('takes over from the writer whose consumer delivered bodies: from where it had acknowledged, reading those bodies from the stream', async () => {
-    // no replica read the previous consumer: it is gone, and the new one began after what it had acknowledged
-    await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE)).rejects.toThrow(/not found/i);
+    // no replica read the previous consumer: it goes (after two looks), and the new one began after what it had acknowledged
+    const previousGone = await eventually(
+      () => jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE).then(() => false, (err: Error) => /not found/i.test(err.message)),
+      (gone) => gone,
+    );
+    expect(previousGone).toBe(true);
     const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
     expect([mine.config.deliver_policy, mine.config.opt_start_seq]).toEqual([DeliverPolicy.StartSequence, UPGRADE_WRITTEN + 1]);
     // the two it had left are written (their bodies come from the stream: another process stored them)

@@ -228,7 +228,7 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     const local = message(1, 50);
     const remote = message(2, 50);
     const { accept, bodies, reads, metrics } = writer(influx, 4, 100, new Map([[2, remote.data]]));
-    bodies.put(1, local.data);
+    bodies.put(1, 'batch-1:l0', local.data);
     const delivered = [headersOnly(local), headersOnly(remote)];
     for (const m of delivered) await accept(m);
     await until(() => influx.writes.length > 0);
@@ -250,7 +250,7 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     let acknowledge!: () => void;
     void bodies.track(
       'batch-7:l0',
-      new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, m.data)),
+      new Promise<void>((r) => (acknowledge = r)).then(() => bodies.put(7, 'batch-7:l0', m.data)),
     );
     await accept(headersOnly(m));
     await tick();
@@ -315,7 +315,7 @@ describe('InfluxDB writer: bodies of a headers-only consumer', () => {
     const influx = new FakeInflux();
     const m = message(5, 100);
     const { accept, bodies, reads, svc } = writer(influx, 4);
-    bodies.put(5, m.data);
+    bodies.put(5, 'batch-5:l0', m.data);
     const first = headersOnly(m);
     await accept(first);
     influx.writes[0]!.reject(new InfluxError('InfluxDB is unreachable', null, true));

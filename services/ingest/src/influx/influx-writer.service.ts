@@ -22,8 +22,6 @@ export const WRITER_DURABLE = 'ingest-influx-headers';
 export const PREVIOUS_WRITER_DURABLE = 'ingest-influx-lines';
 /** the writer's durable consumer while the stream carried JSON batches (evt.ingest.telemetry.batch.v1); deleted at start */
 export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
-/** how often the writer looks again whether the previous durable can go */
-const RETIRE_CHECK_MS = 60_000;
 /** bodies read from the stream at once (messages this process did not accept) */
 const READS_AHEAD = 32;
 const SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
@@ -95,6 +93,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private formerDurableGone = false;
   private previousDurableGone = false;
   private retireTimer: NodeJS.Timeout | undefined;
+  /** the previous durable at the last look, when no replica read it then */
+  private previousLook: { delivered: number; at: number } | undefined;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -202,20 +202,25 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
-   * Deletes the previous writer's durable once nothing needs it: drained, or read by no one (no
-   * pull waiting, nothing in flight), since WRITER_DURABLE starts where it had acknowledged. While
-   * an older replica still reads it, it stays, and is looked at again every RETIRE_CHECK_MS.
+   * Deletes the previous writer's durable once no replica reads it: no pull waiting, nothing in
+   * flight, and nothing delivered since the last look, at least WRITER_RETIRE_CHECK_MS before (a consumer
+   * that is read has a pull waiting nearly all the time; two looks a minute apart rule out the gap
+   * between two pulls). WRITER_DURABLE started where it had acknowledged, so what it had left is
+   * written. Not sooner: an older replica whose consumer is deleted makes it anew from the start of
+   * the stream and writes all of it again.
    */
   private async retirePreviousDurable(): Promise<void> {
     if (this.previousDurableGone) return;
     const stream = STREAMS.TELEMETRY.name;
     try {
       const info = await this.bus.jsm.consumers.info(stream, PREVIOUS_WRITER_DURABLE);
-      const drained = info.num_pending + info.num_ack_pending === 0;
-      const unread = (info.num_waiting ?? 0) === 0 && info.num_ack_pending === 0;
-      if (drained || unread) {
+      const idle = (info.num_waiting ?? 0) === 0 && info.num_ack_pending === 0;
+      const look = { delivered: info.delivered.stream_seq, at: Date.now() };
+      const before = this.previousLook;
+      this.previousLook = idle ? look : undefined;
+      if (idle && before !== undefined && before.delivered === look.delivered && look.at - before.at >= this.config.WRITER_RETIRE_CHECK_MS) {
         await this.bus.jsm.consumers.delete(stream, PREVIOUS_WRITER_DURABLE);
-        this.logger.info({ durable: PREVIOUS_WRITER_DURABLE, left: info.num_pending }, 'deleted the previous InfluxDB writer consumer; its messages are written from its acknowledged position by the new one');
+        this.logger.info({ durable: PREVIOUS_WRITER_DURABLE, left: info.num_pending }, 'deleted the previous InfluxDB writer consumer, which no replica reads; its messages are written from its acknowledged position by the new one');
         this.previousDurableGone = true;
       }
     } catch (err) {
@@ -225,7 +230,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     if (this.previousDurableGone) {
       clearInterval(this.retireTimer);
       this.retireTimer = undefined;
-    } else this.retireTimer ??= setInterval(() => void this.retirePreviousDurable(), RETIRE_CHECK_MS).unref();
+    } else this.retireTimer ??= setInterval(() => void this.retirePreviousDurable(), this.config.WRITER_RETIRE_CHECK_MS).unref();
   }
 
   /**
@@ -236,8 +241,9 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
    * another replica accepted is read at once). null when the stream no longer holds the message.
    */
   private async bodyOf(msg: JsMsg): Promise<Uint8Array | null> {
-    await this.bodies.published(msg.headers?.get('Nats-Msg-Id') || undefined);
-    const late = this.bodies.take(msg.seq);
+    const msgId = msgIdOf(msg);
+    await this.bodies.published(msgId);
+    const late = this.bodies.take(msg.seq, msgId);
     if (late !== undefined) return late;
     this.metrics.bodiesFetched.inc();
     try {
@@ -254,7 +260,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
     // a message delivered with its body (a consumer that is not headers-only), or whose body this
     // process handed over, is buffered at once
-    const data = msg.data.length > 0 ? msg.data : this.bodies.take(msg.seq);
+    const data = msg.data.length > 0 ? msg.data : this.bodies.take(msg.seq, msgIdOf(msg));
     if (data !== undefined) this.buffered(msg, data);
     else {
       // any other body is read while the next messages are taken (one request each: a message
@@ -350,7 +356,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       this.logger.warn({ err: (err as Error).message, messages: open.length, lines, retry_in_ms: pause }, 'InfluxDB write failed; telemetry will be redelivered');
       for (const e of open) {
         // the redelivery finds its body here again (within LocalBodies' bounds)
-        this.bodies.put(e.msg.seq, e.data);
+        const msgId = msgIdOf(e.msg);
+        if (msgId !== undefined) this.bodies.put(e.msg.seq, msgId, e.data);
         e.msg.nak(Math.min(30_000, 500 * 2 ** Math.min(e.msg.info.deliveryCount, 6)));
       }
       return;
@@ -387,6 +394,11 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       stop();
     }
   }
+}
+
+/** The de-duplication id a message was published with (ingest gives every lines message one). */
+function msgIdOf(msg: JsMsg): string | undefined {
+  return msg.headers?.get('Nats-Msg-Id') || undefined;
 }
 
 function isNotFound(err: unknown): boolean {

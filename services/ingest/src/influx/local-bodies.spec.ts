@@ -7,38 +7,46 @@ describe('bodies handed from the accept path to the writer', () => {
   it('gives each body once, by its stream sequence', () => {
     const b = bodies(1000);
     const data = body(10);
-    b.put(1, data, 0);
-    expect(b.take(2)).toBeUndefined();
-    expect(b.take(1)).toBe(data);
-    expect(b.take(1)).toBeUndefined();
+    b.put(1, 'm1', data, 0);
+    expect(b.take(2, 'm2')).toBeUndefined();
+    expect(b.take(1, 'm1')).toBe(data);
+    expect(b.take(1, 'm1')).toBeUndefined();
     expect(b.size).toBe(0);
   });
 
   it('keeps at most its bytes, dropping the oldest first, and nothing larger than all of them', () => {
     const b = bodies(100);
-    b.put(1, body(40), 0);
-    b.put(2, body(40), 1);
-    b.put(3, body(40), 2);
-    expect([b.take(1), b.take(2)?.length, b.take(3)?.length]).toEqual([undefined, 40, 40]);
-    b.put(4, body(101), 3);
-    expect(b.take(4)).toBeUndefined();
+    b.put(1, 'm1', body(40), 0);
+    b.put(2, 'm2', body(40), 1);
+    b.put(3, 'm3', body(40), 2);
+    expect([b.take(1, 'm1'), b.take(2, 'm2')?.length, b.take(3, 'm3')?.length]).toEqual([undefined, 40, 40]);
+    b.put(4, 'm4', body(101), 3);
+    expect(b.take(4, 'm4')).toBeUndefined();
     expect(b.size).toBe(0);
   });
 
   it('drops bodies older than its age limit (another replica wrote their messages)', () => {
     const b = bodies(1000, 5_000);
-    b.put(1, body(10), 0);
-    b.put(2, body(10), 4_000);
-    b.put(3, body(10), 5_001);
-    expect([b.take(1), b.take(2)?.length, b.take(3)?.length]).toEqual([undefined, 10, 10]);
+    b.put(1, 'm1', body(10), 0);
+    b.put(2, 'm2', body(10), 4_000);
+    b.put(3, 'm3', body(10), 5_001);
+    expect([b.take(1, 'm1'), b.take(2, 'm2')?.length, b.take(3, 'm3')?.length]).toEqual([undefined, 10, 10]);
   });
 
-  it('keeps the first body of a sequence (a publish retried after a lost acknowledgement gets the same one)', () => {
+  it('keeps the first body of a message (a publish retried after a lost acknowledgement gets the same sequence), and gives a body only to its own message', () => {
     const b = bodies(1000);
     const first = body(10);
-    b.put(1, first, 0);
-    b.put(1, body(20), 1);
-    expect(b.take(1)).toBe(first);
+    b.put(1, 'm1', first, 0);
+    b.put(1, 'm1', body(20), 1);
+    expect(b.take(1, 'm1')).toBe(first);
+    expect(b.size).toBe(0);
+    // another message under the same sequence (the stream was made anew): never the old body
+    b.put(2, 'old', body(10), 2);
+    expect(b.take(2, 'new')).toBeUndefined();
+    b.put(3, 'old', body(10), 3);
+    const fresh = body(30);
+    b.put(3, 'new', fresh, 4);
+    expect(b.take(3, 'new')).toBe(fresh);
     expect(b.size).toBe(0);
   });
 

@@ -3,6 +3,8 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 
 interface Body {
   data: Uint8Array;
+  /** the message's de-duplication id: a sequence alone names another message once the stream was made anew */
+  msgId: string;
   /** when it was put (epoch ms) */
   at: number;
 }
@@ -63,29 +65,42 @@ export class LocalBodies {
     );
   }
 
-  /** The body of the lines message JetStream stored as `seq`. */
-  put(seq: number, data: Uint8Array, now = Date.now()): void {
-    if (data.length > this.maxBytes || this.bodies.has(seq)) return;
+  /** The body of the lines message JetStream stored as `seq`, with de-duplication id `msgId`. */
+  put(seq: number, msgId: string, data: Uint8Array, now = Date.now()): void {
+    if (data.length > this.maxBytes) return;
+    const held = this.bodies.get(seq);
+    if (held !== undefined) {
+      // the same message again (a publish retried after a lost acknowledgement) keeps its body
+      if (held.msgId === msgId) return;
+      this.drop(seq, held);
+    }
     this.evict(now, data.length);
-    this.bodies.set(seq, { data, at: now });
+    this.bodies.set(seq, { data, msgId, at: now });
     this.bytes += data.length;
   }
 
-  /** The body of `seq`, removed; undefined when this process does not hold it. */
-  take(seq: number): Uint8Array | undefined {
+  /**
+   * The body of `seq`, removed, if it is the message `msgId` (the header the writer was delivered);
+   * undefined when this process does not hold it. A body held under the same sequence for another id
+   * (from before the stream was deleted and made anew) is dropped, never given.
+   */
+  take(seq: number, msgId: string | undefined): Uint8Array | undefined {
     const body = this.bodies.get(seq);
     if (body === undefined) return undefined;
+    this.drop(seq, body);
+    return body.msgId === msgId ? body.data : undefined;
+  }
+
+  private drop(seq: number, body: Body): void {
     this.bodies.delete(seq);
     this.bytes -= body.data.length;
-    return body.data;
   }
 
   /** Drops the oldest bodies until `incoming` more bytes fit, and every body older than the limit. */
   private evict(now: number, incoming: number): void {
     for (const [seq, body] of this.bodies) {
       if (this.bytes + incoming <= this.maxBytes && now - body.at <= this.maxAgeMs) break;
-      this.bodies.delete(seq);
-      this.bytes -= body.data.length;
+      this.drop(seq, body);
     }
   }
 }

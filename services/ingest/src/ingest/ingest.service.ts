@@ -211,7 +211,7 @@ export class IngestService {
       if (m.subject !== LINES_SUBJECT) return stored;
       return this.bodies.track(
         m.msgId,
-        stored.then((ack) => this.bodies.put(ack.seq, m.data)),
+        stored.then((ack) => this.bodies.put(ack.seq, m.msgId, m.data)),
       );
     };
     const publishAll = () => Promise.all(messages.map(publish));
