@@ -18,9 +18,6 @@
  * | WRITE_BATCH_SIZE    | 20000                      | lines per InfluxDB write: whole stream messages are written once they hold this many (so up to one message more); InfluxDB spends less per point on larger writes (docs/benchmarks.md, item 25) |
  * | WRITE_FLUSH_MS      | 500                        | longest a line waits before it is written |
  * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
- * | WRITER_LOCAL_BODY_BYTES | 67108864 (64 MiB)      | bodies of the messages this replica stored that its writer may take from memory instead of from NATS; beyond it the oldest are read from the stream |
- * | WRITER_LOCAL_BODY_MS | 30000                     | longest such a body is kept (one another replica's writer got the message of is never taken here) |
- * | WRITER_RETIRE_CHECK_MS | 60000                   | after an upgrade, how often the writer looks whether the previous version's consumer (`ingest-influx-lines`) is read by no replica any more; it is deleted after two such looks in a row |
  * | AGENT_ANNOUNCE_INTERVAL_MS | 1000                | an agent this replica named in an agents message (registration and heartbeat for the registry) less than this long ago, saying the same about itself, is not named again; last_seen lags by at most this much; 0 = every batch names its agents; at most 10000 (the registry writes last_seen every 15 s by default) |
  * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
@@ -94,9 +91,6 @@ export const IngestConfigSchema = z.object({
   WRITE_BATCH_SIZE: positiveInt(20_000, 100_000),
   WRITE_FLUSH_MS: env.durationMs(500),
   WRITE_CONCURRENCY: positiveInt(4, 64),
-  WRITER_LOCAL_BODY_BYTES: positiveInt(64 * 1024 * 1024),
-  WRITER_LOCAL_BODY_MS: env.durationMs(30_000),
-  WRITER_RETIRE_CHECK_MS: env.durationMs(60_000),
   PUBLISH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   AGENT_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   MAX_BODY_BYTES: positiveInt(10 * 1024 * 1024),

@@ -12,7 +12,7 @@ import { Controller, Module, type INestApplication, type INestMicroservice } fro
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { RpcClient, RpcHandler } from '@agentmon/messaging';
@@ -22,7 +22,7 @@ import { agentRecord } from '../../../test/support/agents.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
-import { FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
+import { FORMER_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
 
 const DB = 'agentmon_int';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -30,9 +30,6 @@ const KEY_WRITE = 'amk_writeKeyForIngestIntegrationTests_0001';
 const KEY_READ = 'amk_readOnlyKeyForIngestIntegrationTests_01';
 const KEY_ADMIN = 'amk_adminKeyForIngestIntegrationTests_00001';
 const RUN = Date.now().toString(36);
-/** lines messages in the stream at start, of which the previous writer had written the first UPGRADE_WRITTEN */
-const UPGRADE_MESSAGES = 5;
-const UPGRADE_WRITTEN = 3;
 
 // ---------------------------------------------------------------- test doubles of auth and registry
 const verifyCalls: string[] = [];
@@ -187,18 +184,6 @@ beforeAll(async () => {
     const setupJsm = await jetstreamManager(setup);
     await setupJsm.streams.add({ name: STREAMS.TELEMETRY.name, subjects: [...STREAMS.TELEMETRY.subjects] });
     await setupJsm.consumers.add(STREAMS.TELEMETRY.name, { durable_name: FORMER_WRITER_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'evt.ingest.telemetry.batch.v1' });
-    // and the consumer of the writer that read bodies from NATS, which had written 3 of 5 messages
-    // when it stopped: no replica reads it any more
-    const js = jetstream(setup);
-    for (let i = 0; i < UPGRADE_MESSAGES; i++) {
-      await js.publish('evt.ingest.telemetry.lines.v1', Buffer.from(`upgrade_${RUN},agent_id=agent-upgrade v=${i} ${Date.now() - 60_000 + i}`), { msgID: `upgrade-${RUN}-${i}:l0` });
-    }
-    await setupJsm.consumers.add(STREAMS.TELEMETRY.name, { durable_name: PREVIOUS_WRITER_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'evt.ingest.telemetry.lines.v1' });
-    const previous = await js.consumers.get(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE);
-    for (let i = 0; i < UPGRADE_WRITTEN; i++) {
-      const m = await previous.next({ expires: 5000 });
-      await m!.ackAck();
-    }
     await setup.close();
   }
   const redis = new Redis(TEST_INFRA.redisUrl);
@@ -225,8 +210,6 @@ beforeAll(async () => {
     WRITE_FLUSH_MS: '100',
     // longer than the default (1 s), so that the test of it does not depend on how fast requests go
     AGENT_ANNOUNCE_INTERVAL_MS: '3000',
-    // the previous writer's consumer goes after two looks this far apart that found no reader
-    WRITER_RETIRE_CHECK_MS: '300',
   });
   app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
   rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-int-test');
@@ -523,24 +506,6 @@ describe('ingest service', () => {
     await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, FORMER_WRITER_DURABLE)).rejects.toThrow(/not found/i);
     const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
     expect(mine.config.filter_subject).toBe('evt.ingest.telemetry.lines.v1');
-    expect(mine.config.headers_only).toBe(true);
-  });
-
-  it('takes over from the writer whose consumer delivered bodies: from where it had acknowledged, reading those bodies from the stream', async () => {
-    // no replica read the previous consumer: it goes (after two looks), and the new one began after what it had acknowledged
-    const previousGone = await eventually(
-      () => jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE).then(() => false, (err: Error) => /not found/i.test(err.message)),
-      (gone) => gone,
-    );
-    expect(previousGone).toBe(true);
-    const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
-    expect([mine.config.deliver_policy, mine.config.opt_start_seq]).toEqual([DeliverPolicy.StartSequence, UPGRADE_WRITTEN + 1]);
-    // the two it had left are written (their bodies come from the stream: another process stored them)
-    const rows = await eventually(
-      async () => (await influxql(`SELECT v FROM "${DB}"."raw"."upgrade_${RUN}"`)).results[0]?.series?.[0]?.values ?? [],
-      (v) => v.length >= UPGRADE_MESSAGES - UPGRADE_WRITTEN,
-    );
-    expect(rows.map((r) => r[1])).toEqual([3, 4]);
   });
 
   it('refuses a point whose field type disagrees with what InfluxDB already holds', async () => {

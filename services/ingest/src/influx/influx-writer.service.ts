@@ -9,21 +9,10 @@ import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxClient, InfluxError } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
-import { LocalBodies } from './local-bodies.js';
 
-/** the writer's durable consumer: headers only, the bodies come from LocalBodies or are read from the stream */
-export const WRITER_DURABLE = 'ingest-influx-headers';
-/**
- * The writer's durable consumer before it took bodies from memory: it delivered them (an older
- * writer reads them, and would take a headers-only message for an empty one and terminate it, hence
- * a new durable). The new one starts where it had acknowledged; it is deleted once drained or once
- * no older replica reads it (WRITER_DURABLE then covers everything it had left).
- */
-export const PREVIOUS_WRITER_DURABLE = 'ingest-influx-lines';
+export const WRITER_DURABLE = 'ingest-influx-lines';
 /** the writer's durable consumer while the stream carried JSON batches (evt.ingest.telemetry.batch.v1); deleted at start */
 export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
-/** bodies read from the stream at once (messages this process did not accept) */
-const READS_AHEAD = 32;
 const SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
 const NS_PER_MS = 1_000_000;
 const LF = 10;
@@ -48,25 +37,17 @@ export function countLines(data: Uint8Array): number {
   return n;
 }
 
-/** A stream message with its body (delivered, handed over in memory, or read from the stream). */
-interface Entry {
-  msg: JsMsg;
-  data: Uint8Array;
-}
-
 /** Messages whose lines are written together. */
 interface Buffered {
-  entries: Entry[];
+  msgs: JsMsg[];
   lines: number;
 }
 
 /**
  * Moves telemetry from JetStream into InfluxDB. The stream carries line protocol that ingest has
  * checked and put in its normal form (`evt.ingest.telemetry.lines.v1`, timestamps in ms), so the
- * writer neither decodes nor encodes: a durable consumer shared by all replicas (explicit acks,
- * headers only: the body of a message this replica accepted is handed over in memory, LocalBodies,
- * any other is read from the stream by its sequence) feeds a buffer of messages, and their bytes,
- * joined by `\n`, are one InfluxDB write
+ * writer neither decodes nor encodes: a durable consumer shared by all replicas (explicit acks)
+ * feeds a buffer of messages, and their bytes, joined by `\n`, are one InfluxDB write
  * (`precision=ms`) once they hold WRITE_BATCH_SIZE lines or after WRITE_FLUSH_MS (a message is never
  * cut, so a write holds WRITE_BATCH_SIZE lines plus at most one message). The messages of a write
  * are acknowledged only after InfluxDB answered 204; when InfluxDB fails they are redelivered later
@@ -77,12 +58,10 @@ interface Buffered {
  */
 @Injectable()
 export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private buffer: Buffered = { entries: [], lines: 0 };
+  private buffer: Buffered = { msgs: [], lines: 0 };
   private timer: NodeJS.Timeout | undefined;
   /** InfluxDB writes in flight (at most WRITE_CONCURRENCY started by a full buffer) */
   private readonly writes = new Set<Promise<void>>();
-  /** bodies being read from the stream */
-  private readonly reads = new Set<Promise<void>>();
   private failures = 0;
   private pausedUntil = 0;
   private stopped = false;
@@ -91,10 +70,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private formerDurableGone = false;
-  private previousDurableGone = false;
-  private retireTimer: NodeJS.Timeout | undefined;
-  /** the previous durable at the last look, when no replica read it then */
-  private previousLook: { delivered: number; at: number } | undefined;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -103,7 +78,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(LocalBodies) private readonly bodies: LocalBodies,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -113,11 +87,9 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.signalStop();
-    clearInterval(this.retireTimer);
     await this.messages?.close().catch(() => undefined);
     await this.loop;
     // finish the batch in hand and the writes in flight; what fails here is redelivered to another replica
-    await Promise.all([...this.reads]);
     await this.flush();
     await Promise.all([...this.writes]);
   }
@@ -162,8 +134,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       deliver_policy: DeliverPolicy.All,
       // one subject: `filter_subject` works on every NATS 2.x (`filter_subjects` needs 2.10)
       filter_subject: SUBJECT,
-      // the body comes from LocalBodies, or from the stream when another process accepted it
-      headers_only: true,
       // enough unacknowledged messages for a full write of small batches, with one in flight
       max_ack_pending: 20_000,
       // how long a message fetched by a replica that died waits before another replica gets it
@@ -183,123 +153,27 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       await this.bus.jsm.consumers.update(stream, WRITER_DURABLE, updatable);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      // upgraded from a writer whose consumer delivered bodies: go on where it had acknowledged
-      // (what it still had is written again by both while older replicas run: harmless)
-      const previousFloor = await this.bus.jsm.consumers.info(stream, PREVIOUS_WRITER_DURABLE).then(
-        (info) => info.ack_floor.stream_seq,
-        (e: unknown) => {
-          if (isNotFound(e)) return null;
-          throw e;
-        },
-      );
-      await this.bus.jsm.consumers.add(
-        stream,
-        previousFloor === null ? config : { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: previousFloor + 1 },
-      );
+      await this.bus.jsm.consumers.add(stream, config);
     }
-    await this.retirePreviousDurable();
     return this.bus.js.consumers.get(stream, WRITER_DURABLE);
-  }
-
-  /**
-   * Deletes the previous writer's durable once no replica reads it: no pull waiting, nothing in
-   * flight, and nothing delivered since the last look, at least WRITER_RETIRE_CHECK_MS before (a consumer
-   * that is read has a pull waiting nearly all the time; two looks a minute apart rule out the gap
-   * between two pulls). WRITER_DURABLE started where it had acknowledged, so what it had left is
-   * written. Not sooner: an older replica whose consumer is deleted makes it anew from the start of
-   * the stream and writes all of it again.
-   */
-  private async retirePreviousDurable(): Promise<void> {
-    if (this.previousDurableGone) return;
-    const stream = STREAMS.TELEMETRY.name;
-    try {
-      const info = await this.bus.jsm.consumers.info(stream, PREVIOUS_WRITER_DURABLE);
-      const idle = (info.num_waiting ?? 0) === 0 && info.num_ack_pending === 0;
-      const look = { delivered: info.delivered.stream_seq, at: Date.now() };
-      const before = this.previousLook;
-      this.previousLook = idle ? look : undefined;
-      if (idle && before !== undefined && before.delivered === look.delivered && look.at - before.at >= this.config.WRITER_RETIRE_CHECK_MS) {
-        await this.bus.jsm.consumers.delete(stream, PREVIOUS_WRITER_DURABLE);
-        this.logger.info({ durable: PREVIOUS_WRITER_DURABLE, left: info.num_pending }, 'deleted the previous InfluxDB writer consumer, which no replica reads; its messages are written from its acknowledged position by the new one');
-        this.previousDurableGone = true;
-      }
-    } catch (err) {
-      if (isNotFound(err)) this.previousDurableGone = true;
-      else this.logger.warn({ err }, 'could not look at the previous InfluxDB writer consumer; trying again later');
-    }
-    if (this.previousDurableGone) {
-      clearInterval(this.retireTimer);
-      this.retireTimer = undefined;
-    } else this.retireTimer ??= setInterval(() => void this.retirePreviousDurable(), this.config.WRITER_RETIRE_CHECK_MS).unref();
-  }
-
-  /**
-   * The body of a headers-only message: handed over by this process's accept path, or read from the
-   * stream (accepted by another replica, before a restart, or dropped from LocalBodies). A message
-   * may be delivered before its publisher read the acknowledgement that hands the body over, so this
-   * process's publish of its id, if one is under way, is waited for first (only that one: a message
-   * another replica accepted is read at once). null when the stream no longer holds the message.
-   */
-  private async bodyOf(msg: JsMsg): Promise<Uint8Array | null> {
-    const msgId = msgIdOf(msg);
-    await this.bodies.published(msgId);
-    const late = this.bodies.take(msg.seq, msgId);
-    if (late !== undefined) return late;
-    this.metrics.bodiesFetched.inc();
-    try {
-      const stored = await this.bus.jsm.streams.getMessage(STREAMS.TELEMETRY.name, { seq: msg.seq });
-      return stored?.data ?? null;
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
   }
 
   private async accept(msg: JsMsg): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
-    // a message delivered with its body (a consumer that is not headers-only), or whose body this
-    // process handed over, is buffered at once
-    const data = msg.data.length > 0 ? msg.data : this.bodies.take(msg.seq, msgIdOf(msg));
-    if (data !== undefined) this.buffered(msg, data);
-    else {
-      // any other body is read while the next messages are taken (one request each: a message
-      // another replica accepted must not hold up the rest), at most READS_AHEAD at once
-      const read: Promise<void> = this.bodyOf(msg)
-        .then(
-          (body) => this.buffered(msg, body),
-          (err: unknown) => {
-            // NATS did not answer: the message comes again after its backoff
-            this.logger.warn({ err, seq: msg.seq }, 'could not read a telemetry message from the stream; it will be redelivered');
-            msg.nak(1000);
-          },
-        )
-        .finally(() => this.reads.delete(read));
-      this.reads.add(read);
-      while (this.reads.size >= READS_AHEAD) await Promise.race(this.reads);
-    }
-    // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
-    while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
-  }
-
-  /** Adds a message with its body to the buffer, and starts a write when it is full. */
-  private buffered(msg: JsMsg, data: Uint8Array | null): void {
-    if (data === null) {
-      this.logger.error({ seq: msg.seq }, 'telemetry message was removed from the stream (its limits) before it was written; terminated');
-      this.metrics.writeFailures.inc({ kind: 'removed' });
-      msg.term();
-      return;
-    }
     // the only check: InfluxDB takes nothing but UTF-8, and an empty message has no line
-    if (data.length === 0 || !isUtf8(data)) {
-      this.logger.error({ seq: msg.seq, bytes: data.length }, 'telemetry message is not UTF-8 line protocol; terminated');
+    if (msg.data.length === 0 || !isUtf8(msg.data)) {
+      this.logger.error({ seq: msg.seq, bytes: msg.data.length }, 'telemetry message is not UTF-8 line protocol; terminated');
       msg.term();
       return;
     }
-    this.buffer.entries.push({ msg, data });
-    this.buffer.lines += countLines(data);
-    if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
+    this.buffer.msgs.push(msg);
+    this.buffer.lines += countLines(msg.data);
+    if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) {
+      void this.flush();
+      // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
+      while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
+    } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
   }
 
   /**
@@ -318,31 +192,31 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async writeBuffered(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const { entries, lines } = this.buffer;
-    this.buffer = { entries: [], lines: 0 };
-    if (entries.length === 0) return;
-    for (const e of entries) e.msg.working();
+    const { msgs, lines } = this.buffer;
+    this.buffer = { msgs: [], lines: 0 };
+    if (msgs.length === 0) return;
+    for (const m of msgs) m.working();
     /** the messages not settled yet (acknowledged or terminated) */
-    let open = entries;
+    let open = msgs;
     try {
-      const refused = await this.write(entries, lines);
+      const refused = await this.write(msgs, lines);
       if (refused) {
         // InfluxDB stored the rest and refused some lines for good (type conflict, a line it cannot
         // parse): retrying cannot change that. Which message holds them? Each is written alone
         // (what is stored already is stored again, harmlessly); those refused again are terminated.
-        this.logger.error({ err: refused.message, messages: entries.length, lines }, 'InfluxDB refused part of a write; writing its messages one by one');
-        if (entries.length === 1) {
-          entries[0]!.msg.term();
+        this.logger.error({ err: refused.message, messages: msgs.length, lines }, 'InfluxDB refused part of a write; writing its messages one by one');
+        if (msgs.length === 1) {
+          msgs[0]!.term();
           open = [];
         } else {
-          const rest = [...entries];
+          const rest = [...msgs];
           while (rest.length > 0) {
-            const e = rest[0]!;
-            const again = await this.write([e], countLines(e.data));
+            const m = rest[0]!;
+            const again = await this.write([m], countLines(m.data));
             if (again) {
-              this.logger.error({ err: again.message, seq: e.msg.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
-              e.msg.term();
-            } else e.msg.ack();
+              this.logger.error({ err: again.message, seq: m.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
+              m.term();
+            } else m.ack();
             rest.shift();
             open = rest;
           }
@@ -354,32 +228,27 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       this.pausedUntil = Date.now() + pause;
       this.metrics.writeFailures.inc({ kind: 'retried' });
       this.logger.warn({ err: (err as Error).message, messages: open.length, lines, retry_in_ms: pause }, 'InfluxDB write failed; telemetry will be redelivered');
-      for (const e of open) {
-        // the redelivery finds its body here again (within LocalBodies' bounds)
-        const msgId = msgIdOf(e.msg);
-        if (msgId !== undefined) this.bodies.put(e.msg.seq, msgId, e.data);
-        e.msg.nak(Math.min(30_000, 500 * 2 ** Math.min(e.msg.info.deliveryCount, 6)));
-      }
+      for (const m of open) m.nak(Math.min(30_000, 500 * 2 ** Math.min(m.info.deliveryCount, 6)));
       return;
     }
     this.failures = 0;
-    for (const e of open) e.msg.ack();
+    for (const m of open) m.ack();
   }
 
   /**
    * One InfluxDB write of the messages' bytes joined by `\n`. Resolves with the error when InfluxDB
    * refused part of it for good; throws when a retry later may succeed.
    */
-  private async write(entries: Entry[], lines: number): Promise<InfluxError | null> {
+  private async write(msgs: JsMsg[], lines: number): Promise<InfluxError | null> {
     const parts: Uint8Array[] = [];
     let size = 0;
-    for (const e of entries) {
+    for (const m of msgs) {
       if (parts.length > 0) {
         parts.push(NEWLINE);
         size++;
       }
-      parts.push(e.data);
-      size += e.data.length;
+      parts.push(m.data);
+      size += m.data.length;
     }
     const stop = this.metrics.writeSeconds.startTimer();
     try {
@@ -394,11 +263,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       stop();
     }
   }
-}
-
-/** The de-duplication id a message was published with (ingest gives every lines message one). */
-function msgIdOf(msg: JsMsg): string | undefined {
-  return msg.headers?.get('Nats-Msg-Id') || undefined;
 }
 
 function isNotFound(err: unknown): boolean {

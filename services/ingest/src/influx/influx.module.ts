@@ -4,7 +4,6 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { InfluxWriterService } from './influx-writer.service.js';
-import { LocalBodies } from './local-bodies.js';
 
 /** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
 @Module({
@@ -23,8 +22,7 @@ import { LocalBodies } from './local-bodies.js';
     },
     InfluxSchemaService,
     InfluxWriterService,
-    LocalBodies,
   ],
-  exports: [InfluxClient, InfluxSchemaService, LocalBodies],
+  exports: [InfluxClient, InfluxSchemaService],
 })
 export class InfluxModule {}

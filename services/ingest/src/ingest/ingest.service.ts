@@ -6,12 +6,11 @@ import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LatestValuesService } from '../latest/latest-values.service.js';
 import { BackfillMarks } from '../downsample/backfill-marks.service.js';
-import { LocalBodies } from '../influx/local-bodies.js';
 import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
-import { HEADER_ROOM, LINES_SUBJECT, batchMessages, cutAtNewlines, groupLines, type StreamMessage } from './batch-chunks.js';
+import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, type StreamMessage } from './batch-chunks.js';
 import { AgentAnnouncements } from './agent-announcements.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
@@ -63,7 +62,6 @@ export class IngestService {
     @Inject(BackfillMarks) private readonly backfill: BackfillMarks,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(LocalBodies) private readonly bodies: LocalBodies,
   ) {
     this.validator = new JsonBatchValidator(config.MAX_POINTS);
     this.otlp = new OtlpMetricsMapper(config.MAX_POINTS);
@@ -201,20 +199,9 @@ export class IngestService {
     throw new AppError('forbidden', `this API key is bound to agent ${boundAgent}; nothing was stored: ${first.path} ${first.reason}${more}`, details.list);
   }
 
-  /**
-   * Stores stream messages; resolves once JetStream acknowledged every one. The body of each lines
-   * message is left for this replica's writer under the sequence JetStream gave it (LocalBodies).
-   */
+  /** Stores stream messages; resolves once JetStream acknowledged every one. */
   private async publishMessages(messages: StreamMessage[]): Promise<void> {
-    const publish = (m: StreamMessage) => {
-      const stored = this.bus.publishRaw(m.subject, m.data, m.msgId);
-      if (m.subject !== LINES_SUBJECT) return stored;
-      return this.bodies.track(
-        m.msgId,
-        stored.then((ack) => this.bodies.put(ack.seq, m.msgId, m.data)),
-      );
-    };
-    const publishAll = () => Promise.all(messages.map(publish));
+    const publishAll = () => Promise.all(messages.map((m) => this.bus.publishRaw(m.subject, m.data, m.msgId)));
     try {
       await publishAll();
     } catch (err) {

@@ -33,13 +33,8 @@ export function ingestMetrics(registry: Registry) {
     }),
     writeFailures: new Counter({
       name: 'agentmon_influx_write_failures_total',
-      help: 'InfluxDB writes that failed, by kind (retried: will be redelivered; refused: InfluxDB dropped part of the batch; removed: the stream dropped a message, by its limits, before it was written)',
+      help: 'InfluxDB writes that failed, by kind (retried: will be redelivered; refused: InfluxDB dropped part of the batch)',
       labelNames: ['kind'] as const,
-      registers: [registry],
-    }),
-    bodiesFetched: new Counter({
-      name: 'agentmon_influx_writer_bodies_fetched_total',
-      help: 'Telemetry messages whose body the writer read from the stream, not handed over by this replica (accepted by another replica, before a restart, or over WRITER_LOCAL_BODY_BYTES)',
       registers: [registry],
     }),
     writeSeconds: new Histogram({
