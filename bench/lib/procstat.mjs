@@ -56,6 +56,21 @@ export function findPids(test) {
   return out;
 }
 
+/** CPU ticks (all, system) a group used between two readings, and its resident memory at the second. */
+function used(a, b, name) {
+  let ticks = 0;
+  let sys = 0;
+  let rss = 0;
+  for (const [pid, r] of b.procs[name]) {
+    const before = a.procs[name].get(pid);
+    // a process that appeared since the first reading (a new PostgreSQL backend) started after it
+    ticks += before ? r.ticks - before.ticks : r.ticks;
+    sys += before ? r.sys - before.sys : r.sys;
+    rss += r.rss;
+  }
+  return { ticks, sys, rss };
+}
+
 /**
  * Samples named groups of processes (a group is a list of pids, or a function returning it, for
  * process families such as PostgreSQL's backends) until stop(); returns per group the mean and
@@ -85,16 +100,7 @@ export function startSampler(groups, intervalMs = 1000) {
     const dt = (cur.at - prev.at) / 1000;
     if (dt <= 0) return;
     for (const name of Object.keys(groups)) {
-      let ticks = 0;
-      let sys = 0;
-      let rss = 0;
-      for (const [pid, r] of cur.procs[name]) {
-        const before = prev.procs[name].get(pid);
-        // a process that appeared since the last sample (a new PostgreSQL backend) started within it
-        ticks += before ? r.ticks - before.ticks : r.ticks;
-        sys += before ? r.sys - before.sys : r.sys;
-        rss += r.rss;
-      }
+      const { ticks, sys, rss } = used(prev, cur, name);
       acc[name].ticks += ticks;
       acc[name].sys += sys;
       acc[name].cpu.push((ticks / ticksPerSecond / dt) * 100);
@@ -116,12 +122,7 @@ export function startSampler(groups, intervalMs = 1000) {
       const seconds = (b.at - a.at) / 1000;
       const processes = {};
       for (const name of Object.keys(groups)) {
-        let ticks = 0;
-        for (const [pid, r] of b.procs[name]) {
-          const before = a.procs[name].get(pid);
-          ticks += before ? r.ticks - before.ticks : r.ticks;
-        }
-        const cpuMs = (ticks / ticksPerSecond) * 1000;
+        const cpuMs = (used(a, b, name).ticks / ticksPerSecond) * 1000;
         processes[name] = { cpuMs, cpuPercent: seconds > 0 ? cpuMs / 10 / seconds : 0 };
       }
       const dm = b.machine.total - a.machine.total;

@@ -229,7 +229,7 @@ export class IngestService {
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
     // the agents its agents message names: not those this replica announced a moment ago
-    const agents = this.announcements.due(batch.agents, batch.receivedAt) as AgentInfo[];
+    const agents = this.announcements.due(batch.agents, batch.receivedAt);
     try {
       const max = this.maxMessageBytes;
       if (batch.lines.length <= max / COALESCE_FRACTION) {
