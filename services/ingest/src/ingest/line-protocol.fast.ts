@@ -199,40 +199,40 @@ class FastScanner {
   private readonly tagKeyAt = new Int32Array(2 * (MAX_TAGS_PER_POINT + 1));
   private readonly fieldKeyAt = new Int32Array(2 * MAX_FIELDS_PER_POINT);
   private readonly kinds = new Uint8Array(MAX_FIELDS_PER_POINT);
+  private readonly maxDigits: number;
+  private readonly drop: number;
+  private readonly multiply: number;
+  /** what a line without a timestamp gets */
+  private readonly receipt: string;
+  /** the shape of the last line read */
+  private last: Shape | null = null;
+  /** The output is the body with replacements: `out` holds what is final, the body from `runStart` on is copied as it is until the next replacement. */
+  private out = '';
+  private runStart = 0;
+  /** where the content of the last line ended in the body (-1: no line yet) */
+  private prevEnd = -1;
+  private points = 0;
 
   constructor(
     private readonly s: string,
-    private readonly precision: Precision,
+    precision: Precision,
     private readonly limits: PointLimits,
     private readonly maxPoints: number,
-  ) {}
+  ) {
+    this.maxDigits = MAX_DIGITS[precision];
+    this.drop = DROP[precision];
+    this.multiply = MULTIPLY[precision];
+    this.receipt = ` ${limits.receivedAt}`;
+  }
 
   run(): FastBatch | null {
     const s = this.s;
     const len = s.length;
-    const limits = this.limits;
-    const tagKeyAt = this.tagKeyAt;
-    const fieldKeyAt = this.fieldKeyAt;
-    const kinds = this.kinds;
-    const maxDigits = MAX_DIGITS[this.precision];
-    const drop = DROP[this.precision];
-    const multiply = MULTIPLY[this.precision];
-    const receipt = ` ${limits.receivedAt}`;
-    let last: Shape | null = null;
-    // The output is the body with replacements: `out` holds what is final, the body from `runStart`
-    // on is copied as it is until the next replacement.
-    let out = '';
-    let runStart = 0;
-    /** where the content of the last line ended in the body (-1: no line yet) */
-    let prevEnd = -1;
-    let points = 0;
     let i = 0;
-    let c = 0;
-
     for (;;) {
       // the next point: past blank lines, comments and leading whitespace, as the slow path skips them
       while (i < len) {
-        c = s.charCodeAt(i);
+        const c = s.charCodeAt(i);
         if (c === SPACE || c === TAB || c === CR || c === LF) i++;
         else if (c === HASH) {
           const nl = s.indexOf('\n', i);
@@ -240,240 +240,10 @@ class FastScanner {
         } else break;
       }
       if (i >= len) break;
-      const ls = i;
-      // one \n between two lines, nothing before the first
-      if (prevEnd === -1) runStart = ls;
-      else if (ls !== prevEnd + 1 || s.charCodeAt(prevEnd) !== LF) {
-        out += `${s.slice(runStart, prevEnd)}\n`;
-        runStart = ls;
-      }
-      const outStart = out.length + (ls - runStart);
-      // The keys are compared with the shape of the last line while they are read (`same` as long
-      // as they agree; `t` the position in its template).
-      let shape: Shape | null = last;
-      let template = shape === null ? NO_SHAPE : shape.template;
-      let same = true;
-      let t = 0;
-
-      // measurement
-      while (i < len) {
-        c = s.charCodeAt(i);
-        if (c === COMMA || c === SPACE) break;
-        if (c < SPACE || c === DEL) return null;
-        if (same && template[t++] !== c) same = false;
-        i++;
-      }
-      if (i >= len || i === ls) return null;
-      const measurementEnd = i;
-      if (same && template[t++] !== KEY_END) same = false;
-      if (!same) {
-        // another measurement than the last line's: compare with the shape last seen with this one
-        shape = this.byMeasurement.get(s.slice(ls, measurementEnd)) ?? null;
-        if (shape !== null) {
-          template = shape.template;
-          same = true;
-          t = 0;
-          for (let k = ls; k < measurementEnd && same; k++) if (template[t++] !== s.charCodeAt(k)) same = false;
-          if (same && template[t++] !== KEY_END) same = false;
-        }
-      }
-
-      // tags
-      let nTags = 0;
-      let agentStart = -1;
-      let agentEnd = -1;
-      let agentHash = 0;
-      while (c === COMMA) {
-        const ks = ++i;
-        while (i < len) {
-          c = s.charCodeAt(i);
-          if (c === EQUALS) break;
-          if (c <= SPACE || c === COMMA || c === DEL) return null;
-          if (same && template[t++] !== c) same = false;
-          i++;
-        }
-        if (i >= len || i === ks) return null;
-        if (same && template[t++] !== KEY_END) same = false;
-        const ke = i;
-        const vs = ++i;
-        if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(s, ks, AGENT_ID_TAG)) {
-          let h = 0;
-          while (i < len) {
-            c = s.charCodeAt(i);
-            if (c === COMMA || c === SPACE) break;
-            if (c >= 128 || AGENT_CHAR[c] === 0) return null;
-            h = (Math.imul(h, 31) + c) & 0x3fffffff;
-            i++;
-          }
-          if (i - vs > 128) return null;
-          agentStart = vs;
-          agentEnd = i;
-          agentHash = h;
-        } else {
-          while (i < len) {
-            c = s.charCodeAt(i);
-            if (c === COMMA || c === SPACE) break;
-            if (c < SPACE || c === EQUALS || c === DEL) return null;
-            i++;
-          }
-          if (i - vs > 256) return null;
-        }
-        if (i >= len || i === vs) return null;
-        if (nTags > MAX_TAGS_PER_POINT) return null;
-        tagKeyAt[2 * nTags] = ks;
-        tagKeyAt[2 * nTags + 1] = ke;
-        nTags++;
-      }
-      // c is the space before the fields; exactly one
-      if (++i >= len) return null;
-      c = s.charCodeAt(i);
-      if (c === SPACE || c === TAB) return null;
-
-      // fields
-      let nFields = 0;
-      for (;;) {
-        const ks = i;
-        while (i < len) {
-          c = s.charCodeAt(i);
-          if (c === EQUALS) break;
-          if (c <= SPACE || c === COMMA || c === DEL) return null;
-          if (same && template[t++] !== c) same = false;
-          i++;
-        }
-        if (i >= len || i === ks || nFields >= MAX_FIELDS_PER_POINT) return null;
-        if (same && template[t++] !== KEY_END) same = false;
-        fieldKeyAt[2 * nFields] = ks;
-        fieldKeyAt[2 * nFields + 1] = i;
-        if (++i >= len) return null;
-        c = s.charCodeAt(i);
-        let kind: number;
-        if (c === QUOTE) {
-          const vs = ++i;
-          while (i < len) {
-            c = s.charCodeAt(i);
-            if (c === QUOTE) break;
-            if (c < SPACE || c === DEL) return null;
-            i++;
-          }
-          if (i >= len || i - vs > MAX_FIELD_STRING) return null;
-          i++;
-          kind = K_STRING;
-        } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
-          const vs = i;
-          const negative = c === MINUS;
-          if (negative && ++i >= len) return null;
-          const ds = i;
-          let nonZero = false;
-          while (i < len) {
-            c = s.charCodeAt(i);
-            if (c < ZERO || c > NINE) break;
-            if (c !== ZERO) nonZero = true;
-            i++;
-          }
-          const digits = i - ds;
-          // no digit (a lone "-"), or a leading zero
-          if (digits === 0 || (digits > 1 && s.charCodeAt(ds) === ZERO)) return null;
-          if (i < len) {
-            c = s.charCodeAt(i);
-            if (c === DOT) {
-              const fs = ++i;
-              while (i < len) {
-                c = s.charCodeAt(i);
-                if (c < ZERO || c > NINE) break;
-                if (c !== ZERO) nonZero = true;
-                i++;
-              }
-              if (i === fs) return null;
-            } else if (c === LOWER_I || (c === LOWER_U && !negative)) {
-              if (digits > MAX_INTEGER_DIGITS) return null;
-              // the number travels as a float: the suffix goes
-              out += s.slice(runStart, i);
-              runStart = ++i;
-            }
-          }
-          // -0 becomes 0 in the slow path
-          if ((negative && !nonZero) || i - vs > MAX_NUMBER_CHARS) return null;
-          kind = K_NUMBER;
-        } else if (c === LOWER_T || c === UPPER_T || c === LOWER_F || c === UPPER_F) {
-          const vs = i;
-          while (i < len) {
-            c = s.charCodeAt(i);
-            if (c === COMMA || c === SPACE || c === LF || c === CR) break;
-            i++;
-          }
-          if (i - vs > 5 || !BOOLEAN_WORDS.has(s.slice(vs, i))) return null;
-          kind = K_BOOLEAN;
-        } else return null;
-        if (same && template[t++] !== KIND_BASE - kind) same = false;
-        kinds[nFields++] = kind;
-        if (i >= len) break;
-        c = s.charCodeAt(i);
-        if (c !== COMMA) break;
-        i++;
-      }
-
-      // timestamp
-      let time: number;
-      let end: number;
-      if (i < len && c === SPACE) {
-        const ts = ++i;
-        while (i < len) {
-          c = s.charCodeAt(i);
-          if (c < ZERO || c > NINE) break;
-          i++;
-        }
-        end = i;
-        const n = end - ts;
-        if (n === 0 || n > maxDigits || n <= drop || s.charCodeAt(ts) === ZERO) return null;
-        let v = 0;
-        for (let k = ts, to = end - drop; k < to; k++) v = v * 10 + (s.charCodeAt(k) - ZERO);
-        time = v * multiply;
-        if (drop > 0) {
-          out += s.slice(runStart, end - drop);
-          runStart = end;
-        } else if (multiply === 1000) {
-          out += `${s.slice(runStart, end)}000`;
-          runStart = end;
-        } else if (multiply > 1) {
-          out += s.slice(runStart, ts) + String(time);
-          runStart = end;
-        }
-      } else {
-        end = i;
-        time = limits.receivedAt;
-        out += s.slice(runStart, end) + receipt;
-        runStart = end;
-      }
-      // the line ends here: \n, \r\n, or the end of the body
-      if (i < len) {
-        c = s.charCodeAt(i);
-        if (c === CR) {
-          if (i + 1 < len && s.charCodeAt(i + 1) !== LF) return null;
-        } else if (c !== LF) return null;
-      }
-      if (checkTime(time, limits) !== null) return null;
-      // the slow path's encoding of the point is at most about twice as long as the line (t → true, …)
-      if ((2 * (end - ls) + 32) * 3 > limits.maxPointBytes) return null;
-      if (++points > this.maxPoints) return null;
-
-      if (!same || template[t] !== SHAPE_END) {
-        shape = this.shapeOf(ls, measurementEnd, nTags, nFields);
-        if (shape === null) return null;
-      }
-      last = shape;
-      const agent = this.agentAt(agentStart, agentEnd, agentHash);
-      if (time < agent.oldest) agent.oldest = time;
-      const outEnd = out.length + (end - runStart);
-      const newest = agent.newest[shape!.index];
-      if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
-      else if (time >= newest.time) {
-        newest.start = outStart;
-        newest.end = outEnd;
-        newest.time = time;
-      }
-      prevEnd = end;
+      i = this.line(i);
+      if (i === -1) return null;
     }
-
+    const { out, runStart, prevEnd, points } = this;
     const bodyPrefix = out === '' && (prevEnd === -1 || runStart === 0);
     const text = prevEnd === -1 ? '' : bodyPrefix && prevEnd === len ? s : out + s.slice(runStart, prevEnd);
     const agents = this.agents;
@@ -504,6 +274,263 @@ class FastScanner {
           .map((l) => l.point());
       },
     };
+  }
+
+  /**
+   * Reads the line that starts at `ls`: the position after its content, or -1 to give up. One call
+   * per line rather than one loop over the body in `run`: V8 optimizes a function called thousands
+   * of times within the first batch, where one long loop ran interpreted for the first few batches
+   * of a process, at 20–30 times the cost (docs/benchmarks.md, item 29).
+   */
+  private line(ls: number): number {
+    const s = this.s;
+    const len = s.length;
+    const limits = this.limits;
+    const tagKeyAt = this.tagKeyAt;
+    const fieldKeyAt = this.fieldKeyAt;
+    const kinds = this.kinds;
+    const maxDigits = this.maxDigits;
+    const drop = this.drop;
+    const multiply = this.multiply;
+    const prevEnd = this.prevEnd;
+    let out = this.out;
+    let runStart = this.runStart;
+    let i = ls;
+    let c = 0;
+    // one \n between two lines, nothing before the first
+    if (prevEnd === -1) runStart = ls;
+    else if (ls !== prevEnd + 1 || s.charCodeAt(prevEnd) !== LF) {
+      out += `${s.slice(runStart, prevEnd)}\n`;
+      runStart = ls;
+    }
+    const outStart = out.length + (ls - runStart);
+    // The keys are compared with the shape of the last line while they are read (`same` as long
+    // as they agree; `t` the position in its template).
+    let shape: Shape | null = this.last;
+    let template = shape === null ? NO_SHAPE : shape.template;
+    let same = true;
+    let t = 0;
+
+    // measurement
+    while (i < len) {
+      c = s.charCodeAt(i);
+      if (c === COMMA || c === SPACE) break;
+      if (c < SPACE || c === DEL) return -1;
+      if (same && template[t++] !== c) same = false;
+      i++;
+    }
+    if (i >= len || i === ls) return -1;
+    const measurementEnd = i;
+    if (same && template[t++] !== KEY_END) same = false;
+    if (!same) {
+      // another measurement than the last line's: compare with the shape last seen with this one
+      shape = this.byMeasurement.get(s.slice(ls, measurementEnd)) ?? null;
+      if (shape !== null) {
+        template = shape.template;
+        same = true;
+        t = 0;
+        for (let k = ls; k < measurementEnd && same; k++) if (template[t++] !== s.charCodeAt(k)) same = false;
+        if (same && template[t++] !== KEY_END) same = false;
+      }
+    }
+
+    // tags
+    let nTags = 0;
+    let agentStart = -1;
+    let agentEnd = -1;
+    let agentHash = 0;
+    while (c === COMMA) {
+      const ks = ++i;
+      while (i < len) {
+        c = s.charCodeAt(i);
+        if (c === EQUALS) break;
+        if (c <= SPACE || c === COMMA || c === DEL) return -1;
+        if (same && template[t++] !== c) same = false;
+        i++;
+      }
+      if (i >= len || i === ks) return -1;
+      if (same && template[t++] !== KEY_END) same = false;
+      const ke = i;
+      const vs = ++i;
+      if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(s, ks, AGENT_ID_TAG)) {
+        let h = 0;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === COMMA || c === SPACE) break;
+          if (c >= 128 || AGENT_CHAR[c] === 0) return -1;
+          h = (Math.imul(h, 31) + c) & 0x3fffffff;
+          i++;
+        }
+        if (i - vs > 128) return -1;
+        agentStart = vs;
+        agentEnd = i;
+        agentHash = h;
+      } else {
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === COMMA || c === SPACE) break;
+          if (c < SPACE || c === EQUALS || c === DEL) return -1;
+          i++;
+        }
+        if (i - vs > 256) return -1;
+      }
+      if (i >= len || i === vs) return -1;
+      if (nTags > MAX_TAGS_PER_POINT) return -1;
+      tagKeyAt[2 * nTags] = ks;
+      tagKeyAt[2 * nTags + 1] = ke;
+      nTags++;
+    }
+    // c is the space before the fields; exactly one
+    if (++i >= len) return -1;
+    c = s.charCodeAt(i);
+    if (c === SPACE || c === TAB) return -1;
+
+    // fields
+    let nFields = 0;
+    for (;;) {
+      const ks = i;
+      while (i < len) {
+        c = s.charCodeAt(i);
+        if (c === EQUALS) break;
+        if (c <= SPACE || c === COMMA || c === DEL) return -1;
+        if (same && template[t++] !== c) same = false;
+        i++;
+      }
+      if (i >= len || i === ks || nFields >= MAX_FIELDS_PER_POINT) return -1;
+      if (same && template[t++] !== KEY_END) same = false;
+      fieldKeyAt[2 * nFields] = ks;
+      fieldKeyAt[2 * nFields + 1] = i;
+      if (++i >= len) return -1;
+      c = s.charCodeAt(i);
+      let kind: number;
+      if (c === QUOTE) {
+        const vs = ++i;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === QUOTE) break;
+          if (c < SPACE || c === DEL) return -1;
+          i++;
+        }
+        if (i >= len || i - vs > MAX_FIELD_STRING) return -1;
+        i++;
+        kind = K_STRING;
+      } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+        const vs = i;
+        const negative = c === MINUS;
+        if (negative && ++i >= len) return -1;
+        const ds = i;
+        let nonZero = false;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c < ZERO || c > NINE) break;
+          if (c !== ZERO) nonZero = true;
+          i++;
+        }
+        const digits = i - ds;
+        // no digit (a lone "-"), or a leading zero
+        if (digits === 0 || (digits > 1 && s.charCodeAt(ds) === ZERO)) return -1;
+        if (i < len) {
+          c = s.charCodeAt(i);
+          if (c === DOT) {
+            const fs = ++i;
+            while (i < len) {
+              c = s.charCodeAt(i);
+              if (c < ZERO || c > NINE) break;
+              if (c !== ZERO) nonZero = true;
+              i++;
+            }
+            if (i === fs) return -1;
+          } else if (c === LOWER_I || (c === LOWER_U && !negative)) {
+            if (digits > MAX_INTEGER_DIGITS) return -1;
+            // the number travels as a float: the suffix goes
+            out += s.slice(runStart, i);
+            runStart = ++i;
+          }
+        }
+        // -0 becomes 0 in the slow path
+        if ((negative && !nonZero) || i - vs > MAX_NUMBER_CHARS) return -1;
+        kind = K_NUMBER;
+      } else if (c === LOWER_T || c === UPPER_T || c === LOWER_F || c === UPPER_F) {
+        const vs = i;
+        while (i < len) {
+          c = s.charCodeAt(i);
+          if (c === COMMA || c === SPACE || c === LF || c === CR) break;
+          i++;
+        }
+        if (i - vs > 5 || !BOOLEAN_WORDS.has(s.slice(vs, i))) return -1;
+        kind = K_BOOLEAN;
+      } else return -1;
+      if (same && template[t++] !== KIND_BASE - kind) same = false;
+      kinds[nFields++] = kind;
+      if (i >= len) break;
+      c = s.charCodeAt(i);
+      if (c !== COMMA) break;
+      i++;
+    }
+
+    // timestamp
+    let time: number;
+    let end: number;
+    if (i < len && c === SPACE) {
+      const ts = ++i;
+      while (i < len) {
+        c = s.charCodeAt(i);
+        if (c < ZERO || c > NINE) break;
+        i++;
+      }
+      end = i;
+      const n = end - ts;
+      if (n === 0 || n > maxDigits || n <= drop || s.charCodeAt(ts) === ZERO) return -1;
+      let v = 0;
+      for (let k = ts, to = end - drop; k < to; k++) v = v * 10 + (s.charCodeAt(k) - ZERO);
+      time = v * multiply;
+      if (drop > 0) {
+        out += s.slice(runStart, end - drop);
+        runStart = end;
+      } else if (multiply === 1000) {
+        out += `${s.slice(runStart, end)}000`;
+        runStart = end;
+      } else if (multiply > 1) {
+        out += s.slice(runStart, ts) + String(time);
+        runStart = end;
+      }
+    } else {
+      end = i;
+      time = limits.receivedAt;
+      out += s.slice(runStart, end) + this.receipt;
+      runStart = end;
+    }
+    // the line ends here: \n, \r\n, or the end of the body
+    if (i < len) {
+      c = s.charCodeAt(i);
+      if (c === CR) {
+        if (i + 1 < len && s.charCodeAt(i + 1) !== LF) return -1;
+      } else if (c !== LF) return -1;
+    }
+    if (checkTime(time, limits) !== null) return -1;
+    // the slow path's encoding of the point is at most about twice as long as the line (t → true, …)
+    if ((2 * (end - ls) + 32) * 3 > limits.maxPointBytes) return -1;
+    if (++this.points > this.maxPoints) return -1;
+
+    if (!same || template[t] !== SHAPE_END) {
+      shape = this.shapeOf(ls, measurementEnd, nTags, nFields);
+      if (shape === null) return -1;
+    }
+    const agent = this.agentAt(agentStart, agentEnd, agentHash);
+    if (time < agent.oldest) agent.oldest = time;
+    const outEnd = out.length + (end - runStart);
+    const newest = agent.newest[shape!.index];
+    if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
+    else if (time >= newest.time) {
+      newest.start = outStart;
+      newest.end = outEnd;
+      newest.time = time;
+    }
+    this.last = shape;
+    this.out = out;
+    this.runStart = runStart;
+    this.prevEnd = end;
+    return i;
   }
 
   /** The agent whose id stands at [start, end), `hash` its hash. */
