@@ -16,7 +16,8 @@ const MEMORY_MESSAGE = 'ingest is overloaded: too many request bodies in progres
  *   the body is read;
  * - preParsing, for every request with a body: the body's bytes (after decompression, so this hook
  *   must come after the decompression hook) are counted against `maxBytes` over all requests in
- *   progress and held until the response is sent (the body, its parsed form and the stream messages
+ *   progress (a body of known size at once, one of unknown size chunk by chunk) and held until the
+ *   response is sent (the body, its parsed form and the stream messages
  *   made of it live that long). A body whose Content-Length does not fit is refused before it is
  *   read; one of unknown size (chunked, compressed) is refused as soon as it would go over.
  * Refusals made here are answered directly (the contract's error body, Retry-After) and counted in
@@ -57,6 +58,9 @@ export function installPushAdmission(fastify: FastifyInstance, backpressure: Bac
       inUse -= held;
       held = 0;
     });
+    // a body of known size never brings more than it said (the HTTP parser ends it there, and Fastify
+    // refuses one that brings less): nothing to count chunk by chunk, no stream in between
+    if (reserved > 0) return done(null, payload);
     const counter = new Transform({
       transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
         const extra = chunk.length - Math.min(reserved, chunk.length);
