@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type Principal } from '@agentmon/contracts';
 import { RpcClient } from '@agentmon/messaging';
@@ -28,7 +28,7 @@ export class ApiKeyVerifier {
 
   async verify(key: string, ip?: string): Promise<Principal> {
     if (!API_KEY_SHAPE.test(key)) throw new AppError('unauthorized', 'API key is not valid');
-    const hash = createHash('sha256').update(key).digest('hex');
+    const hash = digest('sha256', key, 'hex');
     const cached = this.cache.get(hash);
     if (cached === null) throw new AppError('unauthorized', 'API key is not valid');
     if (cached) return apiKeyPrincipal(cached, ip);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type Principal } from '@agentmon/contracts';
 import { RpcClient } from '@agentmon/messaging';
@@ -33,7 +33,7 @@ export class ApiKeyVerifier {
   }
 
   async verify(key: string, ip?: string): Promise<Principal> {
-    const hash = createHash('sha256').update(key).digest('base64url');
+    const hash = digest('sha256', key, 'base64url');
     const now = Date.now();
     const hit = this.cache.get(hash);
     let verdict: Verdict;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { clientAddressKey, rateLimitBudget, type RateLimitBudget, type RateLimitCharge } from '@agentmon/http-kit';
 import type { IngestConfig } from '../config.js';
 
@@ -24,7 +24,7 @@ export function ingestBudgets(config: IngestConfig): IngestBudgets {
  */
 export function ingestCharges(budgets: IngestBudgets, apiKey: string | undefined, ip: string | undefined): RateLimitCharge[] {
   const charges: RateLimitCharge[] = [];
-  if (apiKey && budgets.key) charges.push({ budget: budgets.key, key: createHash('sha256').update(`agentmon-rate-limit:${apiKey}`).digest('base64url') });
+  if (apiKey && budgets.key) charges.push({ budget: budgets.key, key: digest('sha256', `agentmon-rate-limit:${apiKey}`, 'base64url') });
   if (budgets.ip) charges.push({ budget: budgets.ip, key: clientAddressKey(ip) });
   return charges;
 }
