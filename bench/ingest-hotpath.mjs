@@ -6,7 +6,7 @@
 //   npx tsc -b services/ingest/tsconfig.build.json
 //   node bench/ingest-hotpath.mjs [--points 5000] [--rounds 40]
 //
-// Steps: accept a line-protocol batch on the fast path (check + the stream's normal form + the bytes
+// Steps: the first batches of the fast path in a fresh process (before the JIT), then accept a line-protocol batch on the fast path (check + the stream's normal form + the bytes
 // of its stream messages), the same with nanosecond timestamps (every line rewritten), the latest
 // values of the batch (decoded at once, or kept undecoded until sent), the slow path for comparison;
 // accept a JSON batch of one agent (2 points, as in the steady phase) with its messages; and the
@@ -67,6 +67,17 @@ const bodies = Array.from({ length: 8 }, (_, b) => peakBatch(b, points, 1000, t0
 const raws = bodies.map((b) => Buffer.from(b));
 const nsBodies = bodies.map((b) => b.replace(/ (\d+)$/gm, ' $1654321'));
 const nsRaws = nsBodies.map((b) => Buffer.from(b));
+
+// First, while this process has not run the scanner yet: what a fresh ingest process pays for its
+// first line-protocol batches, before V8 has optimized code for them (each batch measured alone).
+const cold = [];
+for (let i = 0; i < 10; i++) {
+  const before = process.cpuUsage();
+  acceptFast(bodies[i % bodies.length], raws[i % raws.length], 'ms');
+  const cpu = process.cpuUsage(before);
+  cold.push(((cpu.user + cpu.system) / points).toFixed(2));
+}
+console.log(`line protocol, fast path, the first 10 batches of a fresh process (µs/point each): ${cold.join(' ')}`);
 
 let accepted;
 measure(`line protocol, fast path: ${points} lines (ms) → stream message bytes`, points, (i) => {
