@@ -51,6 +51,20 @@ export const DEFAULT_STREAM_LIMITS: Record<StreamKey, StreamLimits> = {
   AUTH: { maxAgeMs: 3600_000, maxBytes: 64 * 1024 ** 2 },
 };
 
+/**
+ * Thrown by a consumer's handler for a message that is not ready to be handled yet (not a failure):
+ * the message (with the rest of its batch) is redelivered after `delayMs`, logged at debug level.
+ */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
 /** A durable consumer: what consume and consumeBatches share. */
 interface DurableOptions<S extends EventSubject> {
   /** durable consumer name: one per consuming service, shared by its replicas */
@@ -303,6 +317,11 @@ export class EventBus {
         await opts.handler(admitted.payload, { subject: admitted.subject, deliveryCount: msg.info.deliveryCount, msg });
         msg.ack();
       } catch (err) {
+        if (err instanceof RetryLater) {
+          this.logger.debug({ reason: err.message, subject: admitted.subject, seq: msg.seq, retry_in_ms: err.delayMs }, 'event not ready; will retry');
+          msg.nak(err.delayMs);
+          return;
+        }
         const delay = retryDelayMs(msg.info.deliveryCount);
         this.logger.warn({ err, subject: admitted.subject, seq: msg.seq, delivery: msg.info.deliveryCount, retry_in_ms: delay }, 'event handler failed; will retry');
         msg.nak(delay);
@@ -317,6 +336,11 @@ export class EventBus {
       try {
         await opts.handler(batch.map((a) => ({ subject: a.subject, payload: a.payload, deliveryCount: a.msg.info.deliveryCount }) as BatchItem<S>));
       } catch (err) {
+        if (err instanceof RetryLater) {
+          this.logger.debug({ reason: err.message, durable: opts.durable, messages: batch.length, retry_in_ms: err.delayMs }, 'event batch not ready; will retry');
+          for (const a of batch) a.msg.nak(err.delayMs);
+          return;
+        }
         this.logger.warn(
           {
             err,

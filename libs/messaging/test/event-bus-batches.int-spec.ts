@@ -1,6 +1,7 @@
 import { STREAMS, type TelemetryAgents } from '@agentmon/contracts';
 import { createLogger } from '@agentmon/observability';
-import { EventBus, encodeJson, type BatchItem } from '@agentmon/messaging';
+import { pino } from 'pino';
+import { EventBus, RetryLater, encodeJson, type BatchItem } from '@agentmon/messaging';
 import { TEST_INFRA } from '../../../test/support/test-env.js';
 import { resetStreams } from '../../../test/support/nats.js';
 
@@ -96,6 +97,28 @@ describe('EventBus.consumeBatches (real NATS JetStream)', () => {
     expect(again.every((c) => c.ids.length === 1 && c.deliveries[0]! >= 2)).toBe(true);
     // and once handled nothing was handed over again: after the failure each message was handled once
     expect(calls.slice(1).flatMap((c) => c.ids).sort()).toEqual([...published].sort());
+  });
+
+  it('redelivers a batch whose handler answers RetryLater, logged as not ready rather than as a failure', async () => {
+    const logged: { level: string; msg: string }[] = [];
+    const recording = pino({ level: 'debug', messageKey: 'msg', formatters: { level: (label) => ({ level: label }) } }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    await bus.close();
+    bus = await EventBus.connect(TEST_INFRA.natsUrl, 'messaging-batches-test', recording);
+    const published = await publish(['later-0', 'later-1']);
+    const calls: { ids: string[]; deliveries: number[] }[] = [];
+    await consume(
+      async (items) => {
+        calls.push({ ids: items.map((i) => i.payload.batch_id), deliveries: items.map((i) => i.deliveryCount) });
+        if (calls.length === 1) throw new RetryLater('the registry does not know agent-later-0 yet', 200);
+      },
+      { maxWaitMs: 500 },
+    );
+    await eventually(() => new Set(calls.slice(1).flatMap((c) => c.ids)).size, (n) => n === published.length);
+    await settled();
+    expect(calls[0]!.deliveries.every((d) => d === 1)).toBe(true);
+    expect(calls.slice(1).filter((c) => c.ids.some((id) => calls[0]!.ids.includes(id))).every((c) => c.deliveries.every((d) => d === 2))).toBe(true);
+    expect(logged.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    expect(logged.filter((l) => l.msg === 'event batch not ready; will retry')).toHaveLength(1);
   });
 
   it('keeps a message its handler can never take from holding back the others of its batch', async () => {

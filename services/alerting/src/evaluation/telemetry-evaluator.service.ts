@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { STREAMS, type StoredPoint, type TelemetryLines } from '@agentmon/contracts';
-import { EventBus } from '@agentmon/messaging';
+import { EventBus, RetryLater } from '@agentmon/messaging';
 import { LOGGER } from '../logger.token.js';
 import { AlertingMetrics } from '../metrics/alerting-metrics.js';
 import { RuleCache, type LoadedRule } from '../rules/rule-cache.service.js';
@@ -18,6 +18,14 @@ import type { WatchPlan } from './watch-plan.js';
 export const EVALUATOR_DURABLE = 'alerting-telemetry';
 /** Its predecessor, which read whole JSON batches (`evt.ingest.telemetry.batch.v1`). */
 const RETIRED_DURABLES = ['alerting-evaluator'];
+
+/**
+ * A batch with an agent the registry does not know yet, read by a rule whose scope needs the agent's
+ * tags or groups, waits this long for the registry to register it (from the same telemetry) ...
+ */
+const FIRST_CONTACT_RETRY_MS = 1_000;
+/** ... on its first deliveries; from this one on it is evaluated with what is known. */
+const FIRST_CONTACT_DELIVERIES = 3;
 
 /** One rule to evaluate for one agent on the points of a batch. */
 interface Pair {
@@ -69,26 +77,33 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
       maxBatch: 64,
       maxWaitMs: 50,
       handler: async (items) => {
-        for (const item of items) await this.evaluateBatch(item.payload);
+        for (const item of items) await this.evaluateBatch(item.payload, item.deliveryCount);
       },
     });
     this.logger.info({ durable: EVALUATOR_DURABLE }, 'evaluator consuming telemetry');
   }
 
-  async evaluateBatch(lines: TelemetryLines): Promise<void> {
+  /**
+   * `delivery`: how often JetStream has delivered the batch (1 the first time). A batch whose agent
+   * the registry does not know yet, read by a rule scoped by tags or groups, is retried a moment later
+   * on its first deliveries (RetryLater): a new agent's first batch names its tags, and the registry
+   * registers it from that same batch, in parallel with this evaluator; without the wait the tag scope
+   * would miss the agent's first points.
+   */
+  async evaluateBatch(lines: TelemetryLines, delivery = 1): Promise<void> {
     const stop = this.metrics.batchSeconds.startTimer();
     try {
-      await this.evaluate(lines);
+      await this.evaluate(lines, delivery);
       this.metrics.batches.inc({ outcome: 'ok' });
     } catch (err) {
-      this.metrics.batches.inc({ outcome: 'failed' });
+      this.metrics.batches.inc({ outcome: err instanceof RetryLater ? 'deferred' : 'failed' });
       throw err;
     } finally {
       stop();
     }
   }
 
-  private async evaluate(lines: TelemetryLines): Promise<void> {
+  private async evaluate(lines: TelemetryLines, delivery: number): Promise<void> {
     const { rules, plan } = await this.rules.watching();
     if (plan.idle) return;
     const points = lines.points(plan.measurements ? { measurements: plan.measurements } : {});
@@ -102,7 +117,12 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
       else byAgent.set(p.agent_id, [p]);
     }
 
-    const pairs = await this.pairsOf(rules, byAgent);
+    const { pairs, unknown } = await this.pairsOf(rules, byAgent);
+    if (unknown.length > 0 && delivery < FIRST_CONTACT_DELIVERIES) {
+      for (const id of unknown) this.agents.expire(id);
+      const named = unknown.slice(0, 3).join(', ') + (unknown.length > 3 ? ` and ${unknown.length - 3} more` : '');
+      throw new RetryLater(`the registry does not know ${named} yet`, FIRST_CONTACT_RETRY_MS);
+    }
     if (pairs.length > 0) {
       const agentIds = [...new Set(pairs.map((p) => p.agentId))];
       const absenceAgents = [...new Set(pairs.filter((p) => p.rule.absenceLeaves.length > 0).map((p) => p.agentId))];
@@ -125,8 +145,12 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
     await this.store.recordBatch(traces(plan, pairs, byAgent));
   }
 
-  /** The rules each agent's points feed and whose scope holds the agent (tags and groups from the registry, cached). */
-  private async pairsOf(rules: readonly LoadedRule[], byAgent: Map<string, StoredPoint[]>): Promise<Pair[]> {
+  /**
+   * The rules each agent's points feed and whose scope holds the agent (tags and groups from the
+   * registry, cached), and the agents whose facts a scope needed and the registry did not have.
+   */
+  private async pairsOf(rules: readonly LoadedRule[], byAgent: Map<string, StoredPoint[]>): Promise<{ pairs: Pair[]; unknown: string[] }> {
+    const unknown: string[] = [];
     const perAgent = await Promise.all(
       [...byAgent].map(async ([agentId, points]) => {
         const relevant = rules.filter((r) => points.some((p) => pointTouches(r, p)));
@@ -144,10 +168,11 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
         for (const rule of relevant) {
           if (await this.inScope(rule, agentId, factsOf)) out.push({ rule, agentId, points, groups });
         }
+        if (facts !== undefined && !(await facts).registered) unknown.push(agentId);
         return out;
       }),
     );
-    return perAgent.flat();
+    return { pairs: perAgent.flat(), unknown };
   }
 
   private async inScope(rule: LoadedRule, agentId: string, factsOf: () => Promise<AgentFacts>): Promise<boolean> {

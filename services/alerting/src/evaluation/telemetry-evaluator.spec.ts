@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { TelemetryLines, type Condition, type LinesFilter, type StoredPoint } from '@agentmon/contracts';
-import type { EventBus } from '@agentmon/messaging';
+import { RetryLater, type EventBus } from '@agentmon/messaging';
 import { AlertingMetrics } from '../metrics/alerting-metrics.js';
 import { RedisKeys } from '../redis/redis-keys.js';
 import type { LoadedRule, RuleCache } from '../rules/rule-cache.service.js';
@@ -51,9 +51,12 @@ function batch(agents: number, cpuOf: (i: number) => number): CountingLines {
   return new CountingLines(TelemetryLines.fromPoints(points).data);
 }
 
-/** The evaluator over stand-ins of Redis, PostgreSQL and the registry that record what they are asked. */
-function setup(rules: LoadedRule[]) {
-  const calls = { lastSeenMany: [] as string[][], addAndReadMany: [] as WindowUpdate[][], recordBatch: [] as BatchTraces[], openAlertsOf: 0, applied: [] as string[] };
+/**
+ * The evaluator over stand-ins of Redis, PostgreSQL and the registry that record what they are asked.
+ * `registry`: the agents the registry knows, with their tags (every agent, untagged, when not given).
+ */
+function setup(rules: LoadedRule[], registry?: Map<string, Record<string, string>>) {
+  const calls = { lastSeenMany: [] as string[][], addAndReadMany: [] as WindowUpdate[][], recordBatch: [] as BatchTraces[], openAlertsOf: 0, applied: [] as string[], expired: [] as string[] };
   const store = {
     keys: new RedisKeys('t:'),
     lastSeenMany: async (ids: readonly string[]) => {
@@ -79,7 +82,10 @@ function setup(rules: LoadedRule[]) {
     },
   } as unknown as AlertStateService;
   const cache = { watching: async () => ({ rules, plan: watchPlan(rules) }) } as unknown as RuleCache;
-  const agents = { get: async (id: string) => ({ id, tags: {}, groups: [], registered: true }) } as unknown as AgentDirectory;
+  const agents = {
+    get: async (id: string) => (registry === undefined || registry.has(id) ? { id, tags: registry?.get(id) ?? {}, groups: [], registered: true } : { id, tags: {}, groups: [], registered: false }),
+    expire: (id: string) => calls.expired.push(id),
+  } as unknown as AgentDirectory;
   const metrics = new AlertingMetrics(new Registry());
   const evaluator = new TelemetryEvaluator(
     {} as EventBus,
@@ -100,7 +106,7 @@ describe('TelemetryEvaluator', () => {
     const lines = batch(10, () => 99);
     await evaluator.evaluateBatch(lines);
     expect(lines.filters).toEqual([]);
-    expect(calls).toEqual({ lastSeenMany: [], addAndReadMany: [], recordBatch: [], openAlertsOf: 0, applied: [] });
+    expect(calls).toEqual({ lastSeenMany: [], addAndReadMany: [], recordBatch: [], openAlertsOf: 0, applied: [], expired: [] });
   });
 
   it('decodes only the measurements rules read; windows of every agent in one call, no last-seen work without absence rules', async () => {
@@ -135,5 +141,48 @@ describe('TelemetryEvaluator', () => {
       ]),
     );
     expect(traces.backOnline).toEqual(['a0', 'a1', 'a2']);
+  });
+
+  describe('an agent the registry does not know yet, under a rule scoped by tags', () => {
+    const prodCpu = { ...rule('prod-cpu', cpuOver90.condition), scope: { tags: { env: 'prod' } } };
+
+    it('waits on the first deliveries (RetryLater, nothing evaluated or recorded), so that the registry can register it', async () => {
+      const { evaluator, calls } = setup([prodCpu], new Map([['a0', { env: 'prod' }]]));
+      const lines = batch(2, () => 95);
+      for (const delivery of [1, 2]) {
+        const failed = await evaluator.evaluateBatch(lines, delivery).catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(RetryLater);
+        expect((failed as RetryLater).message).toBe('the registry does not know a1 yet');
+        expect((failed as RetryLater).delayMs).toBeGreaterThan(0);
+      }
+      // the lookup is asked again on the next delivery, not answered from the cache
+      expect(calls.expired).toEqual(['a1', 'a1']);
+      expect(calls.applied).toEqual([]);
+      expect(calls.recordBatch).toEqual([]);
+    });
+
+    it('is evaluated once the registry knows it, with its tags', async () => {
+      const registry = new Map([['a0', { env: 'prod' }]]);
+      const { evaluator, calls } = setup([prodCpu], registry);
+      const lines = batch(2, () => 95);
+      await expect(evaluator.evaluateBatch(lines, 1)).rejects.toBeInstanceOf(RetryLater);
+      registry.set('a1', { env: 'prod' });
+      await evaluator.evaluateBatch(lines, 2);
+      expect(calls.applied).toEqual(['prod-cpu/a0/true', 'prod-cpu/a1/true']);
+    });
+
+    it('is evaluated with what is known from the third delivery on: the batch does not wait for ever', async () => {
+      const { evaluator, calls } = setup([prodCpu], new Map([['a0', { env: 'prod' }]]));
+      await evaluator.evaluateBatch(batch(2, () => 95), 3);
+      expect(calls.applied).toEqual(['prod-cpu/a0/true']);
+      expect(calls.recordBatch).toHaveLength(1);
+    });
+
+    it('does not wait when no rule needs the agent\'s tags or groups', async () => {
+      const { evaluator, calls } = setup([cpuOver90], new Map());
+      await evaluator.evaluateBatch(batch(2, () => 95), 1);
+      expect(calls.applied).toEqual(['cpu-hot/a0/true', 'cpu-hot/a1/true']);
+      expect(calls.expired).toEqual([]);
+    });
   });
 });
