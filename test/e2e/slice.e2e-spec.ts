@@ -219,6 +219,31 @@ describe('alerting and notification', () => {
     );
     expect(attempts.body.items[0]).toMatchObject({ channel_id: channel.body.id, status: 'delivered' });
   });
+
+  it("fires a rule scoped by tags on a new agent's very first batch, whose agent info names the tags", async () => {
+    // the registry registers the agent from the same batch the evaluator reads, in parallel with it
+    const team = `e2e-team-${Date.now()}`;
+    const newcomer = `e2e-newcomer-${Date.now()}`;
+    const rule = await call('POST', api('/alerts/rules'), {
+      token: admin.access_token,
+      body: {
+        name: `Team CPU hot ${team}`,
+        severity: 'warning',
+        for: '0s',
+        scope: { tags: { team } },
+        condition: { type: 'threshold', measurement: 'agent_metrics', field: 'cpu_usage', aggregation: 'last', window: '1m', op: '>', value: 90 },
+      },
+    });
+    expect(rule.status).toBe(201);
+    const first = await push([{ measurement: 'agent_metrics', fields: { cpu_usage: 99 } }], ingestKey, { id: newcomer, tags: { team } });
+    expect(first.status).toBe(202);
+    const active = await eventually(
+      'alert active for the newcomer',
+      () => call('GET', api(`/alerts/active?agent_id=${newcomer}`), { token: admin.access_token }),
+      (r) => r.status === 200 && r.body.items.some((a: { rule_id: string }) => a.rule_id === rule.body.id),
+    );
+    expect(active.body.items.find((a: { rule_id: string }) => a.rule_id === rule.body.id)).toMatchObject({ agent_id: newcomer, status: 'firing', value: 99 });
+  });
 });
 
 describe('real time over socket.io', () => {
