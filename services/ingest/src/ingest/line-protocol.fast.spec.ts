@@ -304,9 +304,32 @@ describe('the normal form the fast path writes', () => {
     expect(fast.bodyPrefix).toBe(false);
   });
 
+  it('takes the escapes the slow path writes, as they are: in names, tag values and strings', () => {
+    for (const line of [
+      `my\\ cpu\\,total,agent_id=a v=1 ${NOW}`,
+      `cpu,agent_id=a,k\\ e\\,y\\==v\\ a\\,l\\=ue v=1 ${NOW}`,
+      `cpu,agent_id=a f\\ i\\,e\\=ld=1,g=2,s\\ t="x y" ${NOW}`,
+      `cpu,agent_id=a s="say \\"hi\\" \\\\ o/",v=2 ${NOW}`,
+      `disk,agent_id=a,path=/mnt/my\\ disk used=1 ${NOW}\ndisk,agent_id=b,path=/mnt/my\\ disk used=2 ${NOW}`,
+    ]) {
+      const fast = compare(line);
+      expect([line, fast?.bodyPrefix]).toEqual([line, true]);
+      expect(fast!.text).toBe(line);
+    }
+    // the latest values read the fields of an escaped line right
+    const fast = scanLineProtocol(`m\\ x,agent_id=a,t\\=k=v\\ w f\\,1=1.5,s="a \\"b\\" \\\\",b=t ${NOW}`, 'ms', LIMITS, MAX_POINTS)!;
+    expect(fast.newestPoints()).toEqual([{ agent_id: 'a', measurement: 'm x', fields: { 'f,1': 1.5, s: 'a "b" \\', b: true }, time: NOW }]);
+  });
+
   it('leaves to the slow path what it does not fully understand', () => {
     for (const body of [
       `m,agent_id=a v=1\\ ${NOW}`,
+      `C:\\disk,agent_id=a v=1 ${NOW}`,
+      `m\\=x,agent_id=a v=1 ${NOW}`,
+      `m,agent_id=a,dir=C:\\Users v=1 ${NOW}`,
+      `m,agent_id=a,k\\\\=v v=1 ${NOW}`,
+      `m,agent_id=a s="C:\\temp" ${NOW}`,
+      `m,agent_id=a,k=v\\ v=1 ${NOW}`,
       `m,agent_id=a s="two\nlines" ${NOW}`,
       `m,agent_id=a v=1e3 ${NOW}`,
       `m,agent_id=a v=.5 ${NOW}`,

@@ -12,8 +12,12 @@ import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, 
  * - `12i` and `12u` lose their suffix (numbers travel as floats);
  * - `\r\n` line ends, comments, blank lines and leading whitespace are dropped.
  *
+ * Escapes are taken as they are when they are those the slow path writes (`\,` `\ ` in a
+ * measurement; `\,` `\=` `\ ` in tag keys, tag values but agent_id's, and field keys; `\"` `\\` in a
+ * string), so that Telegraf's escaped tags stay on this path.
+ *
  * It gives up (null) on anything unusual, and then the caller parses the body with the slow path:
- * any backslash, a control character outside a line end, a newline or control character inside a
+ * any other backslash, a control character outside a line end, a newline or control character inside a
  * string, several spaces or a tab between the parts, a number in another spelling than
  * `-?(0|[1-9]\d*)(\.\d+)?` (with `i`/`u` for integers of at most 18 digits), `-0`, a timestamp that is
  * negative, has a leading zero or more digits than can be converted exactly, text after the
@@ -78,12 +82,32 @@ const ZERO = 48;
 const NINE = 57;
 const EQUALS = 61;
 const DEL = 127;
+const BACKSLASH = 92;
 const LOWER_I = 105;
 const LOWER_U = 117;
 const LOWER_T = 116;
 const UPPER_T = 84;
 const LOWER_F = 102;
 const UPPER_F = 70;
+
+/**
+ * What a character means inside a measurement, a key or a tag value (ASCII; any other character is
+ * ORDINARY): one table look-up per character instead of several comparisons.
+ */
+const ORDINARY = 0;
+const END = 1;
+const BAD = 2;
+const ESCAPE = 3;
+function charClasses(ends: string, bad: (c: number) => boolean): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = bad(c) ? BAD : ORDINARY;
+  for (const e of ends) table[e.charCodeAt(0)] = END;
+  table[92] = ESCAPE;
+  return table;
+}
+const IN_MEASUREMENT = charClasses(', ', (c) => c < 32 || c === 127);
+const IN_KEY = charClasses('=', (c) => c <= 32 || c === 44 || c === 127);
+const IN_TAG_VALUE = charClasses(', ', (c) => c < 32 || c === 61 || c === 127);
 
 const K_NUMBER = 1;
 const K_BOOLEAN = 2;
@@ -119,6 +143,8 @@ interface Shape {
   key: string;
   measurement: string;
   fieldKeys: string[];
+  /** the length of each field key as written in the line (with its escapes) */
+  fieldKeyWidths: number[];
   kinds: Uint8Array;
   /**
    * The shape as the scanner meets it: the characters of each key, -1 after each key, the kind of
@@ -147,26 +173,36 @@ const KIND_BASE = -10;
 const NO_SHAPE = Int32Array.of(SHAPE_END);
 
 export function scanLineProtocol(body: string, precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
-  if (body.indexOf('\\') !== -1) return null;
   return new FastScanner(body, precision, limits, maxPoints).run();
 }
 
 /**
- * The fields of a line of the output (the normal form, as the scanner wrote it: no escapes, no space
- * in names or tag values), read by its shape: the fields start after the first space.
+ * The fields of a line of the output (the normal form, as the scanner wrote it: only the escapes
+ * `\,` `\=` `\ ` in names and tag values, `\"` `\\` in strings), read by its shape: the fields start
+ * after the first unescaped space.
  */
 function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
-  const { fieldKeys, kinds } = n.shape;
+  const { fieldKeys, fieldKeyWidths, kinds } = n.shape;
   const fields: StoredPoint['fields'] = {};
-  let p = text.indexOf(' ', n.start) + 1;
+  // the first space not escaped (a name or tag holds no `\\`, so a space after a backslash is escaped)
+  let p = text.indexOf(' ', n.start);
+  while (text.charCodeAt(p - 1) === BACKSLASH) p = text.indexOf(' ', p + 1);
+  p++;
   for (let f = 0; f < fieldKeys.length; f++) {
     const key = fieldKeys[f]!;
-    p += key.length + 1;
+    p += fieldKeyWidths[f]! + 1;
     let value: number | boolean | string;
     let q: number;
     if (kinds[f] === K_STRING) {
-      q = text.indexOf('"', p + 1);
-      value = text.slice(p + 1, q);
+      q = p + 1;
+      let escaped = false;
+      for (let c = text.charCodeAt(q); c !== QUOTE; c = text.charCodeAt(++q)) {
+        if (c === BACKSLASH) {
+          escaped = true;
+          q++;
+        }
+      }
+      value = escaped ? text.slice(p + 1, q).replace(/\\([\\"])/g, '$1') : text.slice(p + 1, q);
       q++;
     } else {
       q = p;
@@ -180,6 +216,17 @@ function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
     p = q + 1;
   }
   return fields;
+}
+
+/** The character a backslash at `i` escapes in a key or tag value (`,` `=` or space), or -1: any other is left to the slow path. */
+function escapedKeyChar(s: string, i: number): number {
+  const e = s.charCodeAt(i + 1);
+  return e === COMMA || e === EQUALS || e === SPACE ? e : -1;
+}
+
+/** A name or tag value as written, without its escapes (`\,` `\=` `\ `, the only ones the scanner takes). */
+function unescapeName(raw: string): string {
+  return raw.indexOf('\\') === -1 ? raw : raw.replace(/\\([,= ])/g, '$1');
 }
 
 /** `key` stands at `at` in `s` */
@@ -314,8 +361,17 @@ class FastScanner {
     // measurement
     while (i < len) {
       c = s.charCodeAt(i);
-      if (c === COMMA || c === SPACE) break;
-      if (c < SPACE || c === DEL) return -1;
+      const k = c < 128 ? IN_MEASUREMENT[c] : ORDINARY;
+      if (k !== ORDINARY) {
+        if (k === END) break;
+        if (k === BAD) return -1;
+        // only the escapes a measurement needs, as the slow path writes them
+        const e = s.charCodeAt(i + 1);
+        if (e !== COMMA && e !== SPACE) return -1;
+        if (same && template[t++] !== c) same = false;
+        c = e;
+        i++;
+      }
       if (same && template[t++] !== c) same = false;
       i++;
     }
@@ -343,8 +399,15 @@ class FastScanner {
       const ks = ++i;
       while (i < len) {
         c = s.charCodeAt(i);
-        if (c === EQUALS) break;
-        if (c <= SPACE || c === COMMA || c === DEL) return -1;
+        const k = c < 128 ? IN_KEY[c] : ORDINARY;
+        if (k !== ORDINARY) {
+          if (k === END) break;
+          if (k === BAD) return -1;
+          c = escapedKeyChar(s, i);
+          if (c === -1) return -1;
+          if (same && template[t++] !== BACKSLASH) same = false;
+          i++;
+        }
         if (same && template[t++] !== c) same = false;
         i++;
       }
@@ -368,8 +431,12 @@ class FastScanner {
       } else {
         while (i < len) {
           c = s.charCodeAt(i);
-          if (c === COMMA || c === SPACE) break;
-          if (c < SPACE || c === EQUALS || c === DEL) return -1;
+          const k = c < 128 ? IN_TAG_VALUE[c] : ORDINARY;
+          if (k !== ORDINARY) {
+            if (k === END) break;
+            if (k === BAD || escapedKeyChar(s, i) === -1) return -1;
+            i++;
+          }
           i++;
         }
         if (i - vs > 256) return -1;
@@ -391,8 +458,15 @@ class FastScanner {
       const ks = i;
       while (i < len) {
         c = s.charCodeAt(i);
-        if (c === EQUALS) break;
-        if (c <= SPACE || c === COMMA || c === DEL) return -1;
+        const k = c < 128 ? IN_KEY[c] : ORDINARY;
+        if (k !== ORDINARY) {
+          if (k === END) break;
+          if (k === BAD) return -1;
+          c = escapedKeyChar(s, i);
+          if (c === -1) return -1;
+          if (same && template[t++] !== BACKSLASH) same = false;
+          i++;
+        }
         if (same && template[t++] !== c) same = false;
         i++;
       }
@@ -409,8 +483,15 @@ class FastScanner {
           c = s.charCodeAt(i);
           if (c === QUOTE) break;
           if (c < SPACE || c === DEL) return -1;
+          if (c === BACKSLASH) {
+            // only \" and \\ (the slow path's escapes); a lone backslash is left to it
+            const e = s.charCodeAt(i + 1);
+            if (e !== QUOTE && e !== BACKSLASH) return -1;
+            i++;
+          }
           i++;
         }
+        // the length as written (escapes count twice): never longer than the slow path's limit
         if (i >= len || i - vs > MAX_FIELD_STRING) return -1;
         i++;
         kind = K_STRING;
@@ -549,11 +630,22 @@ class FastScanner {
   /** The shape of the line read: known, or new and checked; null when its names break a rule. */
   private shapeOf(ls: number, measurementEnd: number, nTags: number, nFields: number): Shape | null {
     const s = this.s;
-    const measurement = s.slice(ls, measurementEnd);
+    const rawMeasurement = s.slice(ls, measurementEnd);
+    const measurement = unescapeName(rawMeasurement);
     const tagKeys: string[] = [];
-    for (let t = 0; t < nTags; t++) tagKeys.push(s.slice(this.tagKeyAt[2 * t], this.tagKeyAt[2 * t + 1]));
+    // the names as written (the template the scanner compares lines with) and as they are
+    const rawKeys: string[] = [];
+    for (let t = 0; t < nTags; t++) {
+      rawKeys.push(s.slice(this.tagKeyAt[2 * t], this.tagKeyAt[2 * t + 1]));
+      tagKeys.push(unescapeName(rawKeys[t]!));
+    }
     const fieldKeys: string[] = [];
-    for (let f = 0; f < nFields; f++) fieldKeys.push(s.slice(this.fieldKeyAt[2 * f], this.fieldKeyAt[2 * f + 1]));
+    const fieldKeyWidths: number[] = [];
+    for (let f = 0; f < nFields; f++) {
+      rawKeys.push(s.slice(this.fieldKeyAt[2 * f], this.fieldKeyAt[2 * f + 1]));
+      fieldKeys.push(unescapeName(rawKeys[nTags + f]!));
+      fieldKeyWidths.push(rawKeys[nTags + f]!.length);
+    }
     const kinds = this.kinds.slice(0, nFields);
     // control characters cannot occur in names, so they separate the parts
     const key = `${measurement}\u0000${tagKeys.join('\u0001')}\u0000${fieldKeys.map((k, f) => `${k}\u0002${kinds[f]}`).join('\u0001')}`;
@@ -565,17 +657,17 @@ class FastScanner {
         for (let j = 0; j < k.length; j++) template.push(k.charCodeAt(j));
         template.push(KEY_END);
       };
-      put(measurement);
-      for (const k of tagKeys) put(k);
-      fieldKeys.forEach((k, f) => {
-        put(k);
+      put(rawMeasurement);
+      for (let t = 0; t < nTags; t++) put(rawKeys[t]!);
+      for (let f = 0; f < nFields; f++) {
+        put(rawKeys[nTags + f]!);
         template.push(KIND_BASE - kinds[f]!);
-      });
+      }
       template.push(SHAPE_END);
-      shape = { index: this.shapes.size, key, measurement, fieldKeys, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
+      shape = { index: this.shapes.size, key, measurement, fieldKeys, fieldKeyWidths, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
       this.shapes.set(key, shape);
     }
-    this.byMeasurement.set(measurement, shape);
+    this.byMeasurement.set(rawMeasurement, shape);
     return shape;
   }
 
