@@ -259,6 +259,8 @@ class FastScanner {
   /** where the content of the last line ended in the body (-1: no line yet) */
   private prevEnd = -1;
   private points = 0;
+  /** where readKey left the template comparison (-1: the key differed) */
+  private keyT = -1;
 
   constructor(
     private readonly s: string,
@@ -397,22 +399,10 @@ class FastScanner {
     let agentHash = 0;
     while (c === COMMA) {
       const ks = ++i;
-      while (i < len) {
-        c = s.charCodeAt(i);
-        const k = c < 128 ? IN_KEY[c] : ORDINARY;
-        if (k !== ORDINARY) {
-          if (k === END) break;
-          if (k === BAD) return -1;
-          c = escapedKeyChar(s, i);
-          if (c === -1) return -1;
-          if (same && template[t++] !== BACKSLASH) same = false;
-          i++;
-        }
-        if (same && template[t++] !== c) same = false;
-        i++;
-      }
-      if (i >= len || i === ks) return -1;
-      if (same && template[t++] !== KEY_END) same = false;
+      i = this.readKey(i, template, same ? t : -1);
+      if (i === -1) return -1;
+      if (this.keyT === -1) same = false;
+      else t = this.keyT;
       const ke = i;
       const vs = ++i;
       if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(s, ks, AGENT_ID_TAG)) {
@@ -456,22 +446,10 @@ class FastScanner {
     let nFields = 0;
     for (;;) {
       const ks = i;
-      while (i < len) {
-        c = s.charCodeAt(i);
-        const k = c < 128 ? IN_KEY[c] : ORDINARY;
-        if (k !== ORDINARY) {
-          if (k === END) break;
-          if (k === BAD) return -1;
-          c = escapedKeyChar(s, i);
-          if (c === -1) return -1;
-          if (same && template[t++] !== BACKSLASH) same = false;
-          i++;
-        }
-        if (same && template[t++] !== c) same = false;
-        i++;
-      }
-      if (i >= len || i === ks || nFields >= MAX_FIELDS_PER_POINT) return -1;
-      if (same && template[t++] !== KEY_END) same = false;
+      i = this.readKey(i, template, same ? t : -1);
+      if (i === -1 || nFields >= MAX_FIELDS_PER_POINT) return -1;
+      if (this.keyT === -1) same = false;
+      else t = this.keyT;
       fieldKeyAt[2 * nFields] = ks;
       fieldKeyAt[2 * nFields + 1] = i;
       if (++i >= len) return -1;
@@ -611,6 +589,36 @@ class FastScanner {
     this.out = out;
     this.runStart = runStart;
     this.prevEnd = end;
+    return i;
+  }
+
+  /**
+   * Reads a tag or field key from `i` to its `=`: the position of the `=`, or -1 to give up (also for
+   * an empty key, or one that runs to the end of the body). While `t` is not -1 the key is compared
+   * with `template` from position `t` on; `keyT` is then the position past the key's end mark, or -1
+   * once they differ.
+   */
+  private readKey(i: number, template: Int32Array, t: number): number {
+    const s = this.s;
+    const len = s.length;
+    const ks = i;
+    while (i < len) {
+      let c = s.charCodeAt(i);
+      const k = c < 128 ? IN_KEY[c] : ORDINARY;
+      if (k !== ORDINARY) {
+        if (k === END) break;
+        if (k === BAD) return -1;
+        c = escapedKeyChar(s, i);
+        if (c === -1) return -1;
+        if (t !== -1 && template[t++] !== BACKSLASH) t = -1;
+        i++;
+      }
+      if (t !== -1 && template[t++] !== c) t = -1;
+      i++;
+    }
+    if (i >= len || i === ks) return -1;
+    if (t !== -1 && template[t++] !== KEY_END) t = -1;
+    this.keyT = t;
     return i;
   }
 
