@@ -327,9 +327,9 @@ class FastScanner {
 
   /**
    * Reads the line that starts at `ls`: the position after its content, or -1 to give up. One call
-   * per line rather than one loop over the body in `run`: V8 optimizes a function called thousands
-   * of times within the first batch, where one long loop ran interpreted for the first few batches
-   * of a process, at 20–30 times the cost (docs/benchmarks.md, item 29).
+   * per line rather than one loop over the body in `run`, so that V8 can switch to optimized code
+   * between two lines; a fresh process still runs its first few batches in the interpreter, at 10–30
+   * times the cost (docs/benchmarks.md, item 29).
    */
   private line(ls: number): number {
     const s = this.s;
