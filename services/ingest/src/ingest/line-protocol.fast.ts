@@ -102,12 +102,12 @@ function charClasses(ends: string, bad: (c: number) => boolean): Uint8Array {
   const table = new Uint8Array(128);
   for (let c = 0; c < 128; c++) table[c] = bad(c) ? BAD : ORDINARY;
   for (const e of ends) table[e.charCodeAt(0)] = END;
-  table[92] = ESCAPE;
+  table[BACKSLASH] = ESCAPE;
   return table;
 }
-const IN_MEASUREMENT = charClasses(', ', (c) => c < 32 || c === 127);
-const IN_KEY = charClasses('=', (c) => c <= 32 || c === 44 || c === 127);
-const IN_TAG_VALUE = charClasses(', ', (c) => c < 32 || c === 61 || c === 127);
+const IN_MEASUREMENT = charClasses(', ', (c) => c < SPACE || c === DEL);
+const IN_KEY = charClasses('=', (c) => c <= SPACE || c === COMMA || c === DEL);
+const IN_TAG_VALUE = charClasses(', ', (c) => c < SPACE || c === EQUALS || c === DEL);
 
 const K_NUMBER = 1;
 const K_BOOLEAN = 2;
