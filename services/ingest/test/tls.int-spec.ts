@@ -98,6 +98,15 @@ describe('ingest over TLS (HTTPS on Fastify, NATS, Redis and InfluxDB over TLS)'
     const [result] = await client.query(`SELECT value FROM "${DB}"."raw"."tls_check" WHERE agent_id = 'tls-agent'`, { db: DB, epoch: 'ms' });
     expect(result!.series![0]!.values).toEqual([[now, 42]]);
 
+    // a body in parts (the writer's messages, sent one after the other without joining them) is one write
+    const parts = [Buffer.from(`tls_parts,agent_id=tls-agent value=1 ${now}`), Buffer.from('\n'), Buffer.from(`tls_parts,agent_id=tls-agent value=2 ${now + 1}`)];
+    await client.write(parts, 'raw');
+    const [inParts] = await client.query(`SELECT value FROM "${DB}"."raw"."tls_parts"`, { db: DB, epoch: 'ms' });
+    expect(inParts!.series![0]!.values).toEqual([
+      [now, 1],
+      [now + 1, 2],
+    ]);
+
     const distrusting = new InfluxClient({ url: influxProxy.url, database: DB, tls: { ca: readPemFile(pki.otherCaCert, 'CA certificate').pem } });
     await expect(distrusting.ping()).rejects.toThrow(/InfluxDB at https:\/\/127\.0\.0\.1:\d+ is unreachable \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
     // without a CA, Node's fetch trusts only the system's CAs

@@ -21,8 +21,8 @@ interface PendingWrite {
 
 class FakeInflux {
   readonly writes: PendingWrite[] = [];
-  write(body: string | Uint8Array, rp: string): Promise<void> {
-    const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  write(body: string | Uint8Array | readonly Uint8Array[], rp: string): Promise<void> {
+    const text = typeof body === 'string' ? body : Buffer.concat(Array.isArray(body) ? body : [body as Uint8Array]).toString('utf8');
     return new Promise((resolve, reject) => this.writes.push({ body: text, lines: text.split('\n').length, rp, resolve, reject }));
   }
 }

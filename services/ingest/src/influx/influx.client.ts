@@ -119,8 +119,12 @@ export class InfluxClient {
     return results;
   }
 
-  /** Writes line protocol (timestamps in ms; text or its UTF-8 bytes) into a retention policy; resolves on 204 only. */
-  async write(body: string | Uint8Array, rp: string): Promise<void> {
+  /**
+   * Writes line protocol (timestamps in ms; text, its UTF-8 bytes, or bytes in parts sent one after
+   * the other as one body, so that a caller with several pieces does not join them first) into a
+   * retention policy; resolves on 204 only.
+   */
+  async write(body: string | Uint8Array | readonly Uint8Array[], rp: string): Promise<void> {
     const params = new URLSearchParams({ db: this.opts.database, rp, precision: 'ms' });
     const res = await this.fetch(`/write?${params.toString()}`, {
       method: 'POST',
@@ -138,7 +142,7 @@ export class InfluxClient {
     throw new InfluxError(`InfluxDB write answered ${res.status}: ${text}`, res.status, !permanent);
   }
 
-  private async fetch(path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
+  private async fetch(path: string, init: Omit<RequestInit, 'body'> & { body?: Body }, timeoutMs = this.timeoutMs): Promise<Response> {
     const headers = { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) };
     const signal = AbortSignal.timeout(timeoutMs);
     try {
@@ -151,18 +155,24 @@ export class InfluxClient {
   }
 }
 
+/** A request body: text, bytes, or bytes in parts (one body, sent part by part without joining them). */
+type Body = string | Uint8Array | readonly Uint8Array[];
+
 /** One request through node:http(s) with the given Agent, answered as a fetch Response. */
 function requestOverAgent(
   url: string,
   method: string,
   headers: Record<string, string>,
-  body: RequestInit['body'],
+  body: Body | undefined,
   agent: HttpAgent | HttpsAgent,
   https: boolean,
   signal: AbortSignal,
 ): Promise<Response> {
-  if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
-    return Promise.reject(new TypeError('only text or bytes are sent to InfluxDB'));
+  const parts = Array.isArray(body) ? (body as readonly Uint8Array[]) : null;
+  if (parts) {
+    let length = 0;
+    for (const p of parts) length += p.length;
+    headers = { ...headers, 'content-length': String(length) };
   }
   return new Promise((resolve, reject) => {
     const request = https ? httpsRequest : httpRequest;
@@ -178,7 +188,12 @@ function requestOverAgent(
       });
     });
     req.on('error', reject);
-    req.end(body ?? undefined);
+    if (parts) {
+      // the parts leave in one socket write (writev), not copied into one buffer first
+      req.cork();
+      for (const p of parts) req.write(p);
+      req.end();
+    } else req.end((body as string | Uint8Array | undefined) ?? undefined);
   });
 }
 
