@@ -87,7 +87,8 @@ FROM runtime AS ingest
 COPY --from=build /out/services/ingest ./services/ingest
 ENV PORT=8001
 EXPOSE 8001
-CMD ["node", "services/ingest/dist/main.js"]
+# Node options: scripts/lib/node-flags.mjs (why), the same for npm start and the benchmark
+CMD ["node", "--max-semi-space-size=4", "services/ingest/dist/main.js"]
 
 FROM runtime AS auth
 COPY --from=build /out/services/auth ./services/auth

@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RpcClient } from '@agentmon/messaging';
+import { nodeFlagsOf } from '../scripts/lib/node-flags.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const OFFSET = Number(process.env.AGENTMON_TEST_PORT_OFFSET ?? 0);
@@ -79,7 +80,7 @@ async function seed(now) {
 function startIngest() {
   const main = path.join(ROOT, 'services', 'ingest', 'dist', 'main.js');
   if (!existsSync(main)) throw new Error('build first: npx tsc -b services/ingest/tsconfig.build.json');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeFlagsOf('ingest'), main], {
     env: { PATH: process.env.PATH, PORT: String(PORT), HTTP_HOST: '127.0.0.1', NATS_URL, REDIS_URL, INFLUX_URL, INFLUX_DATABASE: DB, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

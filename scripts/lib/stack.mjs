@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, PROFILES, serviceEnv } from './infra.mjs';
 import { quietEnv, say } from './setup.mjs';
+import { nodeFlagsOf } from './node-flags.mjs';
 
 export const SERVICES = ['auth', 'registry', 'ingest', 'alerting', 'notification', 'gateway'];
 
@@ -59,11 +60,12 @@ export async function startStack(profile, opts) {
   const extraReady = [];
   for (const svc of SERVICES) {
     const env = { ...envs[svc], ...(secretsFor[svc] ?? {}), ...(opts.extraEnv?.[svc] ?? {}) };
-    start(svc, process.execPath, [path.join(ROOT, 'services', svc, 'dist', 'main.js')], stringify(env));
+    const entry = [...nodeFlagsOf(svc), path.join(ROOT, 'services', svc, 'dist', 'main.js')];
+    start(svc, process.execPath, entry, stringify(env));
     for (let k = 2; k <= (opts.replicas?.[svc] ?? 1); k++) {
       const port = replicaPort(p.ports[svc], k);
       const name = `${svc}-${k}`;
-      start(name, process.execPath, [path.join(ROOT, 'services', svc, 'dist', 'main.js')], stringify({ ...env, PORT: port, ...(env.AGENTMON_CPU_PROF_NAME ? { AGENTMON_CPU_PROF_NAME: name } : {}) }));
+      start(name, process.execPath, entry, stringify({ ...env, PORT: port, ...(env.AGENTMON_CPU_PROF_NAME ? { AGENTMON_CPU_PROF_NAME: name } : {}) }));
       extraReady.push([name, `http://127.0.0.1:${port}/health/ready`]);
     }
   }

@@ -7,12 +7,14 @@ import path from 'node:path';
 import { baseImage, dockerfileInstructions, dockerfileStages, effectiveInstructions, runtimeTargetProblems } from './support/dockerfile.js';
 import { COMPONENTS, COMPONENT_NAMES, ROOT } from './support/paths.js';
 import { defaultValues } from './support/values.js';
+import { nodeFlagsOf } from '../../scripts/lib/node-flags.mjs';
 
 type Any = any;
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const stages = dockerfileStages(dockerfile);
-const cmdOf = (c: string) => (c === 'web' ? ['node', '/app/node_modules/next/dist/bin/next', 'start'] : ['node', `services/${c}/dist/main.js`]);
+// a service's image starts it with the Node options npm start and the benchmark use
+const cmdOf = (c: string) => (c === 'web' ? ['node', '/app/node_modules/next/dist/bin/next', 'start'] : ['node', ...nodeFlagsOf(c), `services/${c}/dist/main.js`]);
 
 describe('Dockerfile', () => {
   it('starts every stage from node:20-bookworm-slim', () => {

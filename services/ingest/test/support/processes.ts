@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { influxdConfig } from '../../../../scripts/lib/influx-config.mjs';
+import { nodeFlagsOf } from '../../../../scripts/lib/node-flags.mjs';
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..');
 const OFFSET = Number(process.env.AGENTMON_TEST_PORT_OFFSET ?? 0);
@@ -125,7 +126,7 @@ export class IngestProcess {
 
   async start(): Promise<void> {
     const log = createWriteStream(this.log, { flags: 'a' });
-    const child = spawn(process.execPath, [this.main], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlagsOf('ingest'), this.main], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     this.child = child;

@@ -1,0 +1,2 @@
+export const NODE_FLAGS: Record<string, string[]>;
+export function nodeFlagsOf(service: string): string[];
