@@ -1,2 +1,1 @@
-export const NODE_FLAGS: Record<string, string[]>;
 export function nodeFlagsOf(service: string): string[];

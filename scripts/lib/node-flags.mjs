@@ -6,12 +6,12 @@
  *
  * ingest, `--max-semi-space-size=4` (MiB per semi-space; Node 20 lets the young generation grow to
  * 16): with the default, a peak of large line-protocol batches kept V8's incremental marking running
- * without a break — the old generation's headroom after each mark-compact (about 23 MiB over 48 of
- * live objects) was smaller than the young generation, so marking started again right after each
- * collection, about every 130 ms, and what was allocated while marking was kept to the next cycle.
- * With 4 or 8 MiB the same peak has 3–4 mark-compacts instead of 10 (docs/benchmarks.md, item 31).
+ * without a break — it started again "by task" right after each mark-compact, about every 130 ms,
+ * with the old generation 23 MiB below its limit (V8's trace; that V8 starts early when that
+ * headroom is smaller than the young generation is our reading of its heuristics). With 4 or 8 MiB
+ * the same peak has 3–4 mark-compacts instead of 10 (docs/benchmarks.md, item 31).
  */
-export const NODE_FLAGS = {
+const NODE_FLAGS = {
   ingest: ['--max-semi-space-size=4'],
 };
 

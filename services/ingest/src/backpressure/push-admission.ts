@@ -48,31 +48,27 @@ export function installPushAdmission(fastify: FastifyInstance, backpressure: Bac
       return;
     }
     // a body of known size is reserved whole at once, so that bodies arriving together see each other
-    let held = 0;
-    let reserved = 0;
-    if (!encoded && length > 0) {
-      inUse += length;
-      held = reserved = length;
-    }
+    const known = !encoded && length > 0;
+    let held = known ? length : 0;
+    if (known) inUse += length;
     reply.raw.once('close', () => {
       inUse -= held;
       held = 0;
     });
     // a body of known size never brings more than it said (the HTTP parser ends it there, and Fastify
     // refuses one that brings less): nothing to count chunk by chunk, no stream in between
-    if (reserved > 0) return done(null, payload);
+    if (known) return done(null, payload);
+    // a body of unknown size (chunked, or decompressed while it is read): counted chunk by chunk
     const counter = new Transform({
       transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-        const extra = chunk.length - Math.min(reserved, chunk.length);
-        reserved -= chunk.length - extra;
-        if (extra > 0) {
-          if (inUse > held && inUse + extra > maxBytes) {
+        if (chunk.length > 0) {
+          if (inUse > held && inUse + chunk.length > maxBytes) {
             backpressure.countRefusal('memory');
             cb(new AppError('unavailable', MEMORY_MESSAGE, undefined, 1));
             return;
           }
-          inUse += extra;
-          held += extra;
+          inUse += chunk.length;
+          held += chunk.length;
         }
         cb(null, chunk);
       },
