@@ -443,7 +443,7 @@ async function writerState() {
       diagNc = await connect({ servers: `nats://127.0.0.1:${profile.nats.port}` });
       jsm = await jetstreamManager(diagNc);
     }
-    const c = await jsm.consumers.info('AGENTMON_TELEMETRY', 'ingest-influx-lines');
+    const c = await jsm.consumers.info('AGENTMON_TELEMETRY', 'ingest-influx-all-lines');
     return { at: now(), pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, delivered: c.delivered.stream_seq, acked: c.ack_floor.stream_seq };
   } catch (err) {
     return { at: now(), error: err.message };

@@ -47,6 +47,8 @@ export type StreamKey = keyof typeof STREAMS;
 export const EVENTS = {
   /** accepted points as line protocol in the stream's normal form; not JSON (see TelemetryLines) */
   'evt.ingest.telemetry.lines.v1': { stream: 'TELEMETRY', schema: z.instanceof(TelemetryLines), codec: 'lines' },
+  /** the same, Brotli-compressed (ingest sends large messages so; see compressLines) */
+  'evt.ingest.telemetry.lines.br.v1': { stream: 'TELEMETRY', schema: z.instanceof(TelemetryLines), codec: 'lines-br' },
   'evt.ingest.telemetry.agents.v1': { stream: 'TELEMETRY', schema: TelemetryAgentsSchema },
   'evt.registry.agent.status-changed.v1': { stream: 'EVENTS', schema: AgentStatusChangedSchema },
   'evt.registry.agent.registered.v1': { stream: 'EVENTS', schema: AgentSchema },
@@ -54,7 +56,7 @@ export const EVENTS = {
   'evt.alerting.alert.resolved.v1': { stream: 'EVENTS', schema: AlertEventSchema },
   'evt.audit.recorded.v1': { stream: 'AUDIT', schema: AuditEventSchema },
   'evt.auth.revoked.v1': { stream: 'AUTH', schema: RevocationEventSchema },
-} as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType; codec?: 'lines' }>;
+} as const satisfies Record<string, { stream: StreamKey; schema: z.ZodType; codec?: 'lines' | 'lines-br' }>;
 export type EventMap = typeof EVENTS;
 export type EventSubject = keyof EventMap;
 export type EventPayload<S extends EventSubject> = z.output<EventMap[S]['schema']>;

@@ -1,4 +1,5 @@
-import { TelemetryLines, TelemetryLinesError, encodeFieldValue, encodePoint, isValidName } from './telemetry-lines.js';
+import { brotliCompressSync } from 'node:zlib';
+import { MAX_LINES_BYTES, TelemetryLines, TelemetryLinesError, compressLines, decompressLines, encodeFieldValue, encodePoint, isValidName } from './telemetry-lines.js';
 
 describe('line protocol encoding', () => {
   it('writes measurement, sorted tags with agent_id, fields and the time in ms', () => {
@@ -91,5 +92,31 @@ describe('TelemetryLines (the stream form of accepted points)', () => {
     ['a fractional timestamp', 'm,agent_id=a v=1 1.5'],
   ])('refuses text that is not in the normal form: %s', (_what, text) => {
     expect(() => TelemetryLines.fromText(text).points()).toThrow(TelemetryLinesError);
+  });
+
+  describe('compressed (evt.ingest.telemetry.lines.br.v1)', () => {
+    it('gives back the same bytes and points, decompressing only when first read', () => {
+      const lines = TelemetryLines.fromPoints(points);
+      const packed = lines.compressed;
+      const received = TelemetryLines.fromCompressed(packed);
+      expect(received.compressed).toBe(packed);
+      expect(Buffer.from(received.data).equals(Buffer.from(lines.data))).toBe(true);
+      expect(received.points()).toEqual(points);
+    });
+
+    it('makes a batch of repetitive lines several times smaller', () => {
+      const text = Array.from({ length: 5000 }, (_, i) => `agent_metrics,agent_id=agent-${i % 1000},host=node-${i % 50} cpu_usage=${(i * 7.3) % 100},memory_usage=${i % 97} ${1_764_244_800_000 + i}`).join('\n');
+      const data = Buffer.from(text);
+      const packed = compressLines(data);
+      expect(packed.length).toBeLessThan(data.length / 4);
+      expect(Buffer.from(decompressLines(packed)).toString()).toBe(text);
+    });
+
+    it('refuses bytes that are not a compressed message, and one that would decompress to more than a message holds', () => {
+      expect(() => TelemetryLines.fromCompressed(Buffer.from('m,agent_id=a v=1 1')).points()).toThrow(TelemetryLinesError);
+      const bomb = brotliCompressSync(Buffer.alloc(MAX_LINES_BYTES + 1, 0x61));
+      expect(bomb.length).toBeLessThan(1024 * 1024);
+      expect(() => decompressLines(bomb)).toThrow(/cannot be decompressed/);
+    });
   });
 });

@@ -531,13 +531,17 @@ export function filterFor(subjects: readonly string[]): string {
 
 /** The payload of an event as its schema checks it: JSON, or line protocol wrapped unread (TelemetryLines). */
 export function decodeEvent(subject: EventSubject, data: Uint8Array): unknown {
-  const def = EVENTS[subject] as { codec?: 'lines' };
-  return def.codec === 'lines' ? new TelemetryLines(data) : decodeJson(data);
+  const def = EVENTS[subject] as { codec?: 'lines' | 'lines-br' };
+  if (def.codec === 'lines') return new TelemetryLines(data);
+  if (def.codec === 'lines-br') return TelemetryLines.fromCompressed(data);
+  return decodeJson(data);
 }
 
 function encodeEvent(subject: EventSubject, payload: unknown): Uint8Array {
-  const def = EVENTS[subject] as { codec?: 'lines' };
-  return def.codec === 'lines' ? (payload as TelemetryLines).data : encodeJson(payload);
+  const def = EVENTS[subject] as { codec?: 'lines' | 'lines-br' };
+  if (def.codec === 'lines') return (payload as TelemetryLines).data;
+  if (def.codec === 'lines-br') return (payload as TelemetryLines).compressed;
+  return encodeJson(payload);
 }
 
 function decodeEventSafe(subject: EventSubject, data: Uint8Array): unknown {

@@ -122,8 +122,11 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
     await redis?.quit();
   });
 
-  /** What ingest publishes for an accepted batch: its agents, and its points as lines (what the evaluator reads). */
-  async function publishPoints(points: { agent_id: string; fields: StoredPoint['fields']; time?: number; measurement?: string }[]) {
+  /**
+   * What ingest publishes for an accepted batch: its agents, and its points as lines (what the
+   * evaluator reads), compressed as ingest sends large batches when `compressed`.
+   */
+  async function publishPoints(points: { agent_id: string; fields: StoredPoint['fields']; time?: number; measurement?: string }[], compressed = false) {
     const batchId = randomUUID();
     const now = Date.now();
     const full: StoredPoint[] = points.map((p) => ({
@@ -135,9 +138,11 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
     }));
     const agents = [...new Set(full.map((p) => p.agent_id))].map((id) => ({ id }));
     await bus.publish('evt.ingest.telemetry.agents.v1', { batch_id: batchId, received_at: now, source: 'json', agents }, { msgId: `${batchId}:agents` });
-    await bus.publish('evt.ingest.telemetry.lines.v1', TelemetryLines.fromPoints(full), { msgId: `${batchId}:lines` });
+    const subject = compressed ? 'evt.ingest.telemetry.lines.br.v1' : 'evt.ingest.telemetry.lines.v1';
+    await bus.publish(subject, TelemetryLines.fromPoints(full), { msgId: `${batchId}:lines` });
   }
-  const cpu = (agent: string, value: number, time?: number) => publishPoints([{ agent_id: agent, fields: { cpu_usage: value }, ...(time ? { time } : {}) }]);
+  const cpu = (agent: string, value: number, time?: number, compressed = false) =>
+    publishPoints([{ agent_id: agent, fields: { cpu_usage: value }, ...(time ? { time } : {}) }], compressed);
 
   async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
     const until = Date.now() + ms;
@@ -348,7 +353,8 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
       expect(fired[0]!.alert).toMatchObject({ id: alert!.id, status: 'firing', value: 95.5 });
       expect(fired[0]!.rule).toMatchObject({ id: rule.id, name: rule.name, channels: rule.channels });
 
-      await cpu(agent, 40);
+      // lines that travel compressed are evaluated as well
+      await cpu(agent, 40, undefined, true);
       const resolved = await eventually('resolved', () => rpc.request('rpc.alerting.alert.get.v1', { id: alert!.id }), (a) => a.status === 'resolved');
       expect(resolved.resolved_at).not.toBeNull();
       expect(resolved.summary).toContain('resolved');

@@ -396,14 +396,15 @@ describe('gateway (real NATS and Redis; auth and registry doubles on NATS)', () 
           resolve(payload);
         });
       });
-    const publish = <S extends Exclude<EventSubject, 'evt.ingest.telemetry.lines.v1'>>(subject: S, payload: EventPayloadInput<S>) => {
+    const publish = <S extends Exclude<EventSubject, 'evt.ingest.telemetry.lines.v1' | 'evt.ingest.telemetry.lines.br.v1'>>(subject: S, payload: EventPayloadInput<S>) => {
       // a plain NATS publish on the event subject: live subscribers get it whether or not a stream captures it
       nc.publish(subject, encodeJson(EVENTS[subject].schema.parse(payload)));
     };
-    /** Telemetry as ingest publishes it: the points as lines. */
-    const publishLines = (points: StoredPoint[]) => {
+    /** Telemetry as ingest publishes it: the points as lines, or (large batches) the lines compressed. */
+    const publishLines = (points: StoredPoint[], compressed = false) => {
       const lines = TelemetryLines.fromPoints(points);
-      nc.publish('evt.ingest.telemetry.lines.v1', lines.data);
+      if (compressed) nc.publish('evt.ingest.telemetry.lines.br.v1', lines.compressed);
+      else nc.publish('evt.ingest.telemetry.lines.v1', lines.data);
       return lines.data.length;
     };
 
@@ -449,6 +450,11 @@ describe('gateway (real NATS and Redis; auth and registry doubles on NATS)', () 
       });
       await new Promise((r) => setTimeout(r, 200));
       expect(received.map((m) => m.agent_id)).toEqual(['agent-7']);
+
+      // lines that travel compressed, as ingest stores large batches
+      const compressed = next<{ agent_id: string; fields: Record<string, unknown> }>(s, 'new_metrics_data');
+      publishLines([{ agent_id: 'agent-7', measurement: 'agent_metrics', tags: {}, fields: { cpu_usage: 46 }, time: t + 1000 }], true);
+      expect(await compressed).toMatchObject({ agent_id: 'agent-7', fields: { cpu_usage: 46 } });
 
       // status changes and alerts reach every socket
       const status = next(s, 'agent_status_changed');

@@ -12,9 +12,9 @@ import { Controller, Module, type INestApplication, type INestMicroservice } fro
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
+import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, decompressLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
@@ -22,7 +22,7 @@ import { agentRecord } from '../../../test/support/agents.js';
 import { resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
-import { FORMER_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
+import { FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
 
 const DB = 'agentmon_int';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -136,8 +136,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** One accepted batch as the TELEMETRY stream holds it: its lines messages and its agents message(s). */
 interface StoredBatch {
   agents: TelemetryAgents[];
-  /** the lines messages in the order of their ids (`<batch>:l0`, `:l1`, …) */
-  lines: { msgId: string; data: Uint8Array }[];
+  /** the lines messages in the order of their ids (`<batch>:l0`, `:l1`, …): subject, bytes as stored, lines (decompressed) */
+  lines: { msgId: string; subject: string; stored: number; data: Uint8Array }[];
   points: StoredPoint[];
 }
 /** Every batch in the stream, by batch id (the de-duplication ids name it: `<batch>:l<n>`, `<batch>:a`). */
@@ -152,7 +152,8 @@ async function streamBatches(jsm: JetStreamManager): Promise<Map<string, StoredB
     let batch = out.get(batchId);
     if (!batch) out.set(batchId, (batch = { agents: [], lines: [], points: [] }));
     if (m.subject === 'evt.ingest.telemetry.agents.v1') batch.agents.push(TelemetryAgentsSchema.parse(m.json()));
-    else if (m.subject === 'evt.ingest.telemetry.lines.v1') batch.lines.push({ msgId, data: m.data });
+    else if (m.subject === 'evt.ingest.telemetry.lines.v1') batch.lines.push({ msgId, subject: m.subject, stored: m.data.length, data: m.data });
+    else if (m.subject === 'evt.ingest.telemetry.lines.br.v1') batch.lines.push({ msgId, subject: m.subject, stored: m.data.length, data: decompressLines(m.data) });
     else throw new Error(`unexpected subject ${m.subject}`);
   }
   for (const b of out.values()) {
@@ -168,6 +169,9 @@ async function batchOf(jsm: JetStreamManager, agentId: string): Promise<StoredBa
 }
 
 // ---------------------------------------------------------------- set-up
+const UPGRADE_T0 = Date.now() - 60_000;
+/** stream sequences of the three messages the previous version's writer found (it wrote the first) */
+const upgradeSeqs: number[] = [];
 let app: INestApplication;
 let doubles: INestMicroservice;
 let rpc: RpcClient;
@@ -184,6 +188,17 @@ beforeAll(async () => {
     const setupJsm = await jetstreamManager(setup);
     await setupJsm.streams.add({ name: STREAMS.TELEMETRY.name, subjects: [...STREAMS.TELEMETRY.subjects] });
     await setupJsm.consumers.add(STREAMS.TELEMETRY.name, { durable_name: FORMER_WRITER_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'evt.ingest.telemetry.batch.v1' });
+    // ... and the previous version's, which read the uncompressed lines only: it has written (acknowledged)
+    // the first of three messages when this version starts
+    await setupJsm.consumers.add(STREAMS.TELEMETRY.name, { durable_name: PREVIOUS_WRITER_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'evt.ingest.telemetry.lines.v1' });
+    const setupJs = jetstream(setup);
+    for (const v of [1, 2, 3]) {
+      const ack = await setupJs.publish('evt.ingest.telemetry.lines.v1', Buffer.from(`upgrade_${RUN},agent_id=agent-upgrade-${RUN} v=${v} ${UPGRADE_T0 + v}`), { msgID: `upgrade-${RUN}-${v}:l0` });
+      upgradeSeqs.push(ack.seq);
+    }
+    const written = await (await setupJs.consumers.get(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE)).next();
+    expect(written?.seq).toBe(upgradeSeqs[0]);
+    await written!.ackAck();
     await setup.close();
   }
   const redis = new Redis(TEST_INFRA.redisUrl);
@@ -402,6 +417,8 @@ describe('ingest service', () => {
     expect(batch.lines.map((l) => l.msgId)).toEqual(batch.lines.map((_, i) => `${batch.id}:l${i}`));
     const maxPayload = nc.info!.max_payload;
     for (const l of batch.lines) expect(l.data.length).toBeLessThanOrEqual(maxPayload);
+    // each travels compressed (STREAM_COMPRESS_MIN_BYTES, 64 KiB by default), the lines several times smaller
+    for (const l of batch.lines) expect([l.subject, l.stored < l.data.length / 4]).toEqual(['evt.ingest.telemetry.lines.br.v1', true]);
     expect(batch.agents).toHaveLength(1);
     expect(batch.points.map((p) => p.fields.v)).toEqual(points.map((p) => p.fields.v));
 
@@ -502,10 +519,21 @@ describe('ingest service', () => {
     expect(namings(jsonAgent).map((a) => a.name)).toEqual(['Planner', 'Planner v2']);
   });
 
-  it('deletes the consumer the writer had before the stream carried line protocol, and consumes with its own', async () => {
+  it('deletes the consumer the writer had before the stream carried line protocol, and consumes both subjects of lines with its own', async () => {
     await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, FORMER_WRITER_DURABLE)).rejects.toThrow(/not found/i);
     const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
-    expect(mine.config.filter_subject).toBe('evt.ingest.telemetry.lines.v1');
+    expect(mine.config.filter_subject).toBe('evt.ingest.telemetry.lines.>');
+  });
+
+  it("takes over from the previous version's writer where it left off: what that one wrote is not written again, the rest is", async () => {
+    const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);
+    expect([mine.config.deliver_policy, mine.config.opt_start_seq]).toEqual(['by_start_sequence', upgradeSeqs[1]]);
+    const values = async () => (await influxql(`SELECT "v" FROM "${DB}"."raw"."upgrade_${RUN}"`)).results[0]?.series?.[0]?.values.map((r) => r[1]) ?? [];
+    expect(await eventually(values, (v) => v.length >= 2)).toEqual([2, 3]);
+    // the previous consumer stays while it holds what it has not acknowledged (the two, and the
+    // uncompressed lines of the tests before), for older replicas still running
+    const previous = await jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE);
+    expect(previous.num_pending + previous.num_ack_pending).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses a point whose field type disagrees with what InfluxDB already holds', async () => {

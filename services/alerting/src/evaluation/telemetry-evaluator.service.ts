@@ -14,10 +14,13 @@ import { EvaluationStore, type BatchTraces } from './sample-store.js';
 import { agentInScope, scopeNeedsAgentFacts } from './scope.js';
 import type { WatchPlan } from './watch-plan.js';
 
-/** The evaluator's durable consumer of the telemetry lines, shared by every replica. */
-export const EVALUATOR_DURABLE = 'alerting-telemetry';
-/** Its predecessor, which read whole JSON batches (`evt.ingest.telemetry.batch.v1`). */
-const RETIRED_DURABLES = ['alerting-evaluator'];
+/** The evaluator's durable consumer of the telemetry lines (both subjects), shared by every replica. */
+export const EVALUATOR_DURABLE = 'alerting-all-lines';
+/**
+ * Its predecessors: of whole JSON batches (`evt.ingest.telemetry.batch.v1`), and of the uncompressed
+ * lines only (`evt.ingest.telemetry.lines.v1`; NATS 2.9 cannot widen a consumer's filter).
+ */
+const RETIRED_DURABLES = ['alerting-evaluator', 'alerting-telemetry'];
 
 /**
  * A batch with an agent the registry does not know yet, read by a rule whose scope needs the agent's
@@ -66,7 +69,7 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
     await this.bus.retireConsumers('TELEMETRY', RETIRED_DURABLES);
     await this.bus.consumeBatches({
       durable: EVALUATOR_DURABLE,
-      subjects: ['evt.ingest.telemetry.lines.v1'],
+      subjects: ['evt.ingest.telemetry.lines.v1', 'evt.ingest.telemetry.lines.br.v1'],
       // a new evaluator starts with what arrives from now on, not the stream's whole day of history
       deliverNew: true,
       ackWaitMs: 60_000,

@@ -115,7 +115,7 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
   private watch(agentId: string): void {
     this.watched.add(agentId);
     if (this.stopTelemetry) return;
-    this.stopTelemetry = this.bus.subscribeLive(['evt.ingest.telemetry.lines.v1'], (lines) => this.emitMetrics(lines));
+    this.stopTelemetry = this.bus.subscribeLive(['evt.ingest.telemetry.lines.v1', 'evt.ingest.telemetry.lines.br.v1'], (lines) => this.emitMetrics(lines));
     this.telemetrySubscribed = this.bus.ping().catch((err: unknown) => this.logger.warn({ err }, 'NATS did not confirm the telemetry subscription'));
   }
 

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { STREAMS, type EventSubject } from '@agentmon/contracts';
+import { ALL_LINES_FILTER, COMPRESSED_LINES_SUBJECT, STREAMS, decompressLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
@@ -10,10 +10,15 @@ import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxClient, InfluxError } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 
-export const WRITER_DURABLE = 'ingest-influx-lines';
-/** the writer's durable consumer while the stream carried JSON batches (evt.ingest.telemetry.batch.v1); deleted at start */
+/** The writer's durable consumer: both subjects of lines (`evt.ingest.telemetry.lines.>`). */
+export const WRITER_DURABLE = 'ingest-influx-all-lines';
+/**
+ * The writer's durable consumers of earlier versions, deleted once drained (during a rolling upgrade
+ * older replicas still drain them): of the JSON batches (evt.ingest.telemetry.batch.v1), and of the
+ * uncompressed lines only (evt.ingest.telemetry.lines.v1), which NATS 2.9 cannot widen to both subjects.
+ */
 export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
-const SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
+export const PREVIOUS_WRITER_DURABLE = 'ingest-influx-lines';
 const NS_PER_MS = 1_000_000;
 const LF = 10;
 const NEWLINE = new Uint8Array([LF]);
@@ -37,9 +42,10 @@ export function countLines(data: Uint8Array): number {
   return n;
 }
 
-/** Messages whose lines are written together. */
+/** Messages whose lines are written together, with their lines' bytes (decompressed). */
 interface Buffered {
   msgs: JsMsg[];
+  data: Uint8Array[];
   lines: number;
 }
 
@@ -58,7 +64,7 @@ interface Buffered {
  */
 @Injectable()
 export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private buffer: Buffered = { msgs: [], lines: 0 };
+  private buffer: Buffered = { msgs: [], data: [], lines: 0 };
   private timer: NodeJS.Timeout | undefined;
   /** InfluxDB writes in flight (at most WRITE_CONCURRENCY started by a full buffer) */
   private readonly writes = new Set<Promise<void>>();
@@ -69,7 +75,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private readonly stopSignal = new Promise<void>((r) => (this.signalStop = r));
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
-  private formerDurableGone = false;
+  private retiredDurablesGone = false;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -80,7 +86,24 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /**
+   * Resolves once the durable consumer exists, before the service accepts telemetry (Nest listens
+   * after the bootstrap hooks): a consumer created for the first time starts where the previous
+   * version's left off (see ensureConsumer), which holds only if nothing this version publishes
+   * came before it.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    // The durable consumer exists from the start, also while InfluxDB is not migrated yet, so its
+    // backlog (what waits to be written) is visible to the backpressure checks of every replica.
+    while (!this.stopped) {
+      try {
+        await this.ensureConsumer();
+        break;
+      } catch (err) {
+        this.logger.warn({ err }, 'InfluxDB writer cannot create its consumer yet; retrying');
+        await Promise.race([sleep(1000), this.stopSignal]);
+      }
+    }
     this.loop = this.run();
   }
 
@@ -95,17 +118,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   }
 
   private async run(): Promise<void> {
-    // The durable consumer exists from the start, also while InfluxDB is not migrated yet, so its
-    // backlog (what waits to be written) is visible to the backpressure checks of every replica.
-    while (!this.stopped) {
-      try {
-        await this.ensureConsumer();
-        break;
-      } catch (err) {
-        this.logger.warn({ err }, 'InfluxDB writer cannot create its consumer yet; retrying');
-        await Promise.race([sleep(1000), this.stopSignal]);
-      }
-    }
     await Promise.race([this.schema.ready, this.stopSignal]);
     while (!this.stopped) {
       try {
@@ -131,9 +143,9 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     const config = {
       durable_name: WRITER_DURABLE,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      // one subject: `filter_subject` works on every NATS 2.x (`filter_subjects` needs 2.10)
-      filter_subject: SUBJECT,
+      deliver_policy: DeliverPolicy.All as DeliverPolicy,
+      // one filter for both subjects of lines: `filter_subject` works on every NATS 2.x (`filter_subjects` needs 2.10)
+      filter_subject: ALL_LINES_FILTER,
       // enough unacknowledged messages for a full write of small batches, with one in flight
       max_ack_pending: 20_000,
       // how long a message fetched by a replica that died waits before another replica gets it
@@ -141,34 +153,64 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     };
     // the stream may have been deleted while the service runs; the consumer needs it
     await this.bus.ensureStreams(['TELEMETRY']);
-    // the consumer of the JSON batches this version no longer publishes goes once an older writer has
-    // written all of them (during a rolling upgrade older replicas still drain it); until then it is
-    // looked at again whenever the consumer is ensured
-    if (!this.formerDurableGone) {
-      this.formerDurableGone = (await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE], { onlyWhenDrained: true })).length === 0;
-    }
     try {
       await this.bus.jsm.consumers.info(stream, WRITER_DURABLE);
       const { deliver_policy: _fixed, ...updatable } = config;
       await this.bus.jsm.consumers.update(stream, WRITER_DURABLE, updatable);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.bus.jsm.consumers.add(stream, config);
+      await this.bus.jsm.consumers.add(stream, { ...config, ...(await this.startAfterPrevious(stream)) });
+    }
+    // the consumers of earlier versions go once an older writer has written all they hold (during a
+    // rolling upgrade older replicas still drain them; this one writes again what they had not
+    // acknowledged when it was created, harmlessly); until then they are looked at again whenever
+    // the consumer is ensured
+    if (!this.retiredDurablesGone) {
+      const kept = await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE], { onlyWhenDrained: true });
+      this.retiredDurablesGone = kept.length === 0;
     }
     return this.bus.js.consumers.get(stream, WRITER_DURABLE);
+  }
+
+  /**
+   * Where a new consumer starts: after what the previous version's consumer (uncompressed lines only)
+   * had acknowledged, when there is one, so that an upgrade neither loses what it had not written yet
+   * nor writes the stream's whole history again; else at the start of the stream.
+   */
+  private async startAfterPrevious(stream: string): Promise<{ deliver_policy: DeliverPolicy; opt_start_seq?: number }> {
+    try {
+      const previous = await this.bus.jsm.consumers.info(stream, PREVIOUS_WRITER_DURABLE);
+      const from = previous.ack_floor.stream_seq + 1;
+      this.logger.info({ durable: WRITER_DURABLE, previous: PREVIOUS_WRITER_DURABLE, from }, 'InfluxDB writer starts where the previous version left off');
+      return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return { deliver_policy: DeliverPolicy.All };
+    }
   }
 
   private async accept(msg: JsMsg): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
+    let data = msg.data;
+    if (msg.subject === COMPRESSED_LINES_SUBJECT) {
+      try {
+        data = decompressLines(msg.data);
+      } catch (err) {
+        this.logger.error({ seq: msg.seq, bytes: msg.data.length, err: (err as Error).message }, 'telemetry message cannot be decompressed; terminated');
+        msg.term();
+        return;
+      }
+    }
     // the only check: InfluxDB takes nothing but UTF-8, and an empty message has no line
-    if (msg.data.length === 0 || !isUtf8(msg.data)) {
-      this.logger.error({ seq: msg.seq, bytes: msg.data.length }, 'telemetry message is not UTF-8 line protocol; terminated');
+    if (data.length === 0 || !isUtf8(data)) {
+      this.logger.error({ seq: msg.seq, bytes: data.length }, 'telemetry message is not UTF-8 line protocol; terminated');
       msg.term();
       return;
     }
     this.buffer.msgs.push(msg);
-    this.buffer.lines += countLines(msg.data);
+    this.buffer.data.push(data);
+    this.buffer.lines += countLines(data);
     if (this.buffer.lines >= this.config.WRITE_BATCH_SIZE) {
       void this.flush();
       // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
@@ -192,14 +234,14 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async writeBuffered(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const { msgs, lines } = this.buffer;
-    this.buffer = { msgs: [], lines: 0 };
+    const { msgs, data, lines } = this.buffer;
+    this.buffer = { msgs: [], data: [], lines: 0 };
     if (msgs.length === 0) return;
     for (const m of msgs) m.working();
     /** the messages not settled yet (acknowledged or terminated) */
     let open = msgs;
     try {
-      const refused = await this.write(msgs, lines);
+      const refused = await this.write(data, lines);
       if (refused) {
         // InfluxDB stored the rest and refused some lines for good (type conflict, a line it cannot
         // parse): retrying cannot change that. Which message holds them? Each is written alone
@@ -210,9 +252,9 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
           open = [];
         } else {
           const rest = [...msgs];
-          while (rest.length > 0) {
+          for (let i = 0; rest.length > 0; i++) {
             const m = rest[0]!;
-            const again = await this.write([m], countLines(m.data));
+            const again = await this.write([data[i]!], countLines(data[i]!));
             if (again) {
               this.logger.error({ err: again.message, seq: m.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
               m.term();
@@ -236,15 +278,15 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
-   * One InfluxDB write of the messages' bytes joined by `\n` (sent as they are, one after the other,
+   * One InfluxDB write of the messages' lines joined by `\n` (sent as they are, one after the other,
    * not copied into one buffer). Resolves with the error when InfluxDB refused part of it for good;
    * throws when a retry later may succeed.
    */
-  private async write(msgs: JsMsg[], lines: number): Promise<InfluxError | null> {
+  private async write(messages: Uint8Array[], lines: number): Promise<InfluxError | null> {
     const parts: Uint8Array[] = [];
-    for (const m of msgs) {
+    for (const m of messages) {
       if (parts.length > 0) parts.push(NEWLINE);
-      parts.push(m.data);
+      parts.push(m);
     }
     const stop = this.metrics.writeSeconds.startTimer();
     try {

@@ -1,5 +1,6 @@
 import { TelemetryAgentsSchema, TelemetryLines, encodePoint, type StoredPoint } from '@agentmon/contracts';
-import { AGENTS_SUBJECT, LINES_SUBJECT, agentsMessages, batchMessages, cutAtNewlines, groupLines, joinPieces } from './batch-chunks.js';
+import { randomBytes } from 'node:crypto';
+import { AGENTS_SUBJECT, COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, agentsMessages, batchMessages, cutAtNewlines, groupLines, joinPieces, packed } from './batch-chunks.js';
 
 const header = { batchId: 'b-1', receivedAt: 1000, source: 'json' as const, agents: [{ id: 'agent-7', name: 'Planner ✓' }] };
 const point = (i: number): StoredPoint => ({ agent_id: 'agent-7', measurement: 'm', tags: { t: 'ü'.repeat(1 + (i % 7)) }, fields: { v: i, s: `x${'é'.repeat(i % 300)}` }, time: i });
@@ -82,5 +83,28 @@ describe('lines cut into messages', () => {
       seen += new TelemetryLines(p).points().length;
       expect(ends.has(seen - 1)).toBe(true);
     }
+  });
+});
+
+describe('messages as they are stored (packed)', () => {
+  const text = Array.from({ length: 2000 }, (_, i) => `agent_metrics,agent_id=agent-${i % 100} cpu_usage=${(i * 7.3) % 100} ${1_764_244_800_000 + i}`).join('\n');
+  const large = { subject: LINES_SUBJECT, data: Buffer.from(text), msgId: 'b-1:l0' } as const;
+
+  it('compresses a message of lines from the threshold on, under the same id, to the same lines', () => {
+    const out = packed(large, large.data.length);
+    expect(out.subject).toBe(COMPRESSED_LINES_SUBJECT);
+    expect(out.msgId).toBe('b-1:l0');
+    expect(out.data.length).toBeLessThan(large.data.length / 4);
+    expect(TelemetryLines.fromCompressed(out.data).points()).toEqual(new TelemetryLines(large.data).points());
+  });
+
+  it('leaves smaller messages, agents messages, text that hardly compresses, and everything when turned off, as they are', () => {
+    expect(packed(large, large.data.length + 1)).toBe(large);
+    expect(packed(large, 0)).toBe(large);
+    const agents = { subject: AGENTS_SUBJECT, data: Buffer.from(JSON.stringify({ agents: Array(5000).fill({ id: 'a' }) })), msgId: 'b-1:a' } as const;
+    expect(packed(agents, 1)).toBe(agents);
+    // (packed looks at the size only: random bytes stand for text that does not compress)
+    const noise = { subject: LINES_SUBJECT, data: randomBytes(80_000), msgId: 'b-2:l0' } as const;
+    expect(packed(noise, 1)).toBe(noise);
   });
 });

@@ -1,9 +1,10 @@
-import type { AgentInfo, EventSubject, TelemetryAgents } from '@agentmon/contracts';
+import { compressLines, type AgentInfo, type EventSubject, type TelemetryAgents } from '@agentmon/contracts';
 
 /** Room left in every stream message for NATS headers (request id, de-duplication id). */
 export const HEADER_ROOM = 4096;
 
 export const LINES_SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
+export const COMPRESSED_LINES_SUBJECT = 'evt.ingest.telemetry.lines.br.v1' satisfies EventSubject;
 export const AGENTS_SUBJECT = 'evt.ingest.telemetry.agents.v1' satisfies EventSubject;
 
 export interface BatchHeader {
@@ -15,7 +16,7 @@ export interface BatchHeader {
 
 /** One message of an accepted batch, with its de-duplication id. */
 export interface StreamMessage {
-  subject: typeof LINES_SUBJECT | typeof AGENTS_SUBJECT;
+  subject: typeof LINES_SUBJECT | typeof COMPRESSED_LINES_SUBJECT | typeof AGENTS_SUBJECT;
   data: Uint8Array;
   msgId: string;
 }
@@ -35,6 +36,17 @@ export function batchMessages(header: BatchHeader, lines: readonly Uint8Array[],
   const agents = agentsMessages(header, maxBytes);
   agents.forEach((data, n) => out.push({ subject: AGENTS_SUBJECT, data, msgId: agents.length === 1 ? `${header.batchId}:a` : `${header.batchId}:a${n}` }));
   return out;
+}
+
+/**
+ * The message as it is stored: a message of lines of at least `minBytes` (0: none) Brotli-compressed
+ * on its own subject, unless that saves less than a tenth (text that hardly compresses is left as it
+ * is). The de-duplication id stays the same.
+ */
+export function packed(message: StreamMessage, minBytes: number): StreamMessage {
+  if (message.subject !== LINES_SUBJECT || minBytes === 0 || message.data.length < minBytes) return message;
+  const data = compressLines(message.data);
+  return data.length <= message.data.length * 0.9 ? { subject: COMPRESSED_LINES_SUBJECT, data, msgId: message.msgId } : message;
 }
 
 /** The batch's TelemetryAgents message(s) (JSON), its agents split over several when one would be too large. */

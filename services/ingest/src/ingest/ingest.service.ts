@@ -10,7 +10,7 @@ import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
-import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, type StreamMessage } from './batch-chunks.js';
+import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, packed, type StreamMessage } from './batch-chunks.js';
 import { AgentAnnouncements } from './agent-announcements.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
@@ -199,9 +199,10 @@ export class IngestService {
     throw new AppError('forbidden', `this API key is bound to agent ${boundAgent}; nothing was stored: ${first.path} ${first.reason}${more}`, details.list);
   }
 
-  /** Stores stream messages; resolves once JetStream acknowledged every one. */
+  /** Stores stream messages (large ones of lines compressed: `packed`); resolves once JetStream acknowledged every one. */
   private async publishMessages(messages: StreamMessage[]): Promise<void> {
-    const publishAll = () => Promise.all(messages.map((m) => this.bus.publishRaw(m.subject, m.data, m.msgId)));
+    const stored = messages.map((m) => packed(m, this.config.STREAM_COMPRESS_MIN_BYTES));
+    const publishAll = () => Promise.all(stored.map((m) => this.bus.publishRaw(m.subject, m.data, m.msgId)));
     try {
       await publishAll();
     } catch (err) {
