@@ -143,9 +143,9 @@ export const ALL_LINES_FILTER = 'evt.ingest.telemetry.lines.>';
 
 /**
  * Brotli at quality 0 with a 256 KiB window: on 5,000 lines of the benchmark's batches about 7 times
- * smaller, at about 0.2 µs of CPU per line to compress and as much to decompress
- * (`bench/stream-compression.mjs`), where NATS spends several times that storing and delivering the
- * bytes it saves.
+ * smaller, at about 0.3 µs of CPU per line to compress and about as much to decompress
+ * (`bench/stream-compression.mjs`): less than NATS and the NATS clients spend storing and delivering
+ * the bytes it saves.
  */
 const BROTLI_OPTIONS = {
   params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 0, [zlib.constants.BROTLI_PARAM_LGWIN]: 18 },

@@ -167,6 +167,13 @@ async function writerBacklog(): Promise<number> {
   return info.num_pending + info.num_ack_pending;
 }
 
+/** Messages of compressed lines (`evt.ingest.telemetry.lines.br.v1`) the stream holds. */
+async function compressedMessages(): Promise<number> {
+  const subject = 'evt.ingest.telemetry.lines.br.v1';
+  const info = await jsm.streams.info(STREAMS.TELEMETRY.name, { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
 const agents = (phase: string) => Array.from({ length: 4 }, (_, i) => `dur-${phase}-${RUN}-${i}`);
 
 beforeAll(async () => {
@@ -235,11 +242,16 @@ describe('durability with real processes', () => {
     await sleep(1000);
     // nothing answers while it is down: the agents keep their batches and retry
     expect(pusher.totalAcked).toBe(ackedAtStop);
+    // the process that comes back stores its messages the other way (compressed after SIGTERM,
+    // uncompressed again after SIGKILL), so messages of both subjects cross each restart
+    const compressedBefore = await compressedMessages();
+    ingest.setEnv({ STREAM_COMPRESS_MIN_BYTES: signal === 'SIGTERM' ? '1' : '65536' });
     await ingest.start();
     await sleep(2500);
     await pusher.stop();
     expect(pusher.totalAcked).toBeGreaterThan(ackedAtStop);
     expect(pusher.count('network')).toBeGreaterThan(0);
+    if (signal === 'SIGTERM') expect(await compressedMessages()).toBeGreaterThan(compressedBefore);
 
     const have = await settle(pusher);
     expect(Object.fromEntries(have)).toEqual(Object.fromEntries(pusher.acked));
