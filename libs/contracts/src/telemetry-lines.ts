@@ -92,7 +92,7 @@ export function encodePoint(p: StoredPoint): string {
 export class TelemetryLines {
   private decoded: string | undefined;
   private plain: Uint8Array | undefined;
-  private readonly packed: Uint8Array | undefined;
+  private packed: Uint8Array | undefined;
 
   /** Lines from the bytes of their text, or (`'br'`) from those bytes compressed by compressLines. */
   constructor(data: Uint8Array, encoding: 'plain' | 'br' = 'plain') {
@@ -123,7 +123,7 @@ export class TelemetryLines {
 
   /** The bytes as `evt.ingest.telemetry.lines.br.v1` carries them. */
   get compressed(): Uint8Array {
-    return this.packed ?? compressLines(this.plain!);
+    return (this.packed ??= compressLines(this.plain!));
   }
 
   get text(): string {
@@ -136,8 +136,8 @@ export class TelemetryLines {
   }
 }
 
-export const LINES_SUBJECT = 'evt.ingest.telemetry.lines.v1';
-export const COMPRESSED_LINES_SUBJECT = 'evt.ingest.telemetry.lines.br.v1';
+export const LINES_SUBJECT = 'evt.ingest.telemetry.lines.v1' as const;
+export const COMPRESSED_LINES_SUBJECT = 'evt.ingest.telemetry.lines.br.v1' as const;
 /** What a consumer of every message of lines filters on (both subjects, and none of the agents messages). */
 export const ALL_LINES_FILTER = 'evt.ingest.telemetry.lines.>';
 

@@ -477,9 +477,11 @@ export class EventBus {
    * changed in place on NATS 2.9, so a consumer that now reads another subject gets a new name, and
    * the old one would keep every message pending for nobody). `onlyWhenDrained`: a consumer with
    * messages still pending or unacknowledged is kept (an older replica may still be working through
-   * them during a rolling upgrade) and reported. Returns the durables kept.
+   * them during a rolling upgrade) and reported; with `orUnused` it is deleted all the same once no
+   * client pulls from it and nothing it delivered waits for an acknowledgement (no older replica is
+   * left, and what it still holds is read by its successor). Returns the durables kept.
    */
-  async retireConsumers(key: StreamKey, durables: readonly string[], opts: { onlyWhenDrained?: boolean } = {}): Promise<string[]> {
+  async retireConsumers(key: StreamKey, durables: readonly string[], opts: { onlyWhenDrained?: boolean; orUnused?: boolean } = {}): Promise<string[]> {
     const stream = STREAMS[key].name;
     const kept: string[] = [];
     for (const durable of durables) {
@@ -487,7 +489,10 @@ export class EventBus {
         if (opts.onlyWhenDrained) {
           const info = await this.jsm.consumers.info(stream, durable);
           const backlog = info.num_pending + info.num_ack_pending;
-          if (backlog > 0) {
+          // `orUnused`: nobody pulls from it (a running consumer always has a pull request waiting)
+          // and nothing it delivered waits for an acknowledgement
+          const unused = opts.orUnused === true && info.num_waiting === 0 && info.num_ack_pending === 0;
+          if (backlog > 0 && !unused) {
             this.logger.warn({ durable, backlog }, 'a retired consumer still has messages to process; it stays until an older replica has processed them');
             kept.push(durable);
             continue;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { ClientNats } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { firstValueFrom } from 'rxjs';
 import { Redis } from 'ioredis';
 import { bootstrapService } from '@agentmon/http-kit';
@@ -27,6 +27,7 @@ import { resetStreams } from '../../../test/support/nats.js';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
+import { EVALUATOR_DURABLE } from '../src/evaluation/telemetry-evaluator.service.js';
 import { RuleCache } from '../src/rules/rule-cache.service.js';
 import { AlertStateService } from '../src/alerts/alert-state.service.js';
 import { AlertingConfigSchema } from '../src/config.js';
@@ -342,6 +343,18 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
       });
       expect(alert!.fired_at).toBe(alert!.started_at);
       expect(alert!.summary).toBe(`CPU hot ${run} on ${agent}: last(agent_metrics.cpu_usage) over 1m = 95.5 > 90`);
+
+      // a message that cannot be decompressed is skipped (logged), not retried for ever with the rest of its batch
+      await js.publish('evt.ingest.telemetry.lines.br.v1', Buffer.from('not a compressed message'));
+      const jsm = await jetstreamManager(nc);
+      await eventually(
+        'unreadable message settled',
+        async () => {
+          const info = await jsm.consumers.info(STREAMS.TELEMETRY.name, EVALUATOR_DURABLE);
+          return info.num_pending + info.num_ack_pending;
+        },
+        (n) => n === 0,
+      );
 
       // more breaching points while it fires: still one alert, still one fired event
       await cpu(agent, 97);

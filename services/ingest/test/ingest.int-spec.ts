@@ -12,9 +12,9 @@ import { Controller, Module, type INestApplication, type INestMicroservice } fro
 import { NestFactory } from '@nestjs/core';
 import { Transport } from '@nestjs/microservices';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
-import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, decompressLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
+import { AppError, STREAMS, TelemetryAgentsSchema, TelemetryLines, compressLines, decompressLines, type Principal, type RpcParsedRequest, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
@@ -530,10 +530,9 @@ describe('ingest service', () => {
     expect([mine.config.deliver_policy, mine.config.opt_start_seq]).toEqual(['by_start_sequence', upgradeSeqs[1]]);
     const values = async () => (await influxql(`SELECT "v" FROM "${DB}"."raw"."upgrade_${RUN}"`)).results[0]?.series?.[0]?.values.map((r) => r[1]) ?? [];
     expect(await eventually(values, (v) => v.length >= 2)).toEqual([2, 3]);
-    // the previous consumer stays while it holds what it has not acknowledged (the two, and the
-    // uncompressed lines of the tests before), for older replicas still running
-    const previous = await jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE);
-    expect(previous.num_pending + previous.num_ack_pending).toBeGreaterThanOrEqual(2);
+    // no older writer pulls from the previous consumer: it is deleted although it still holds messages
+    // (the uncompressed lines this version keeps publishing would otherwise pile up in it for nobody)
+    await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE)).rejects.toThrow(/not found/i);
   });
 
   it('refuses a point whose field type disagrees with what InfluxDB already holds', async () => {
@@ -601,6 +600,36 @@ describe('ingest service', () => {
     }
     expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === 50, 30_000)).toBe(50);
   }, 45_000);
+
+  it("a writer consumer created again while the previous version's exists starts early enough for the compressed messages that one never reads", async () => {
+    const measurement = `late_br_${RUN}`;
+    const js = jetstream(nc);
+    influxDown = true;
+    try {
+      // a compressed message, then an uncompressed one that an older writer, still running during a
+      // rollout, acknowledges: its acknowledgements pass the compressed message it never reads
+      const t = Date.now() - 1000;
+      const packed = await js.publish('evt.ingest.telemetry.lines.br.v1', compressLines(Buffer.from(`${measurement},agent_id=agent-late-${RUN} v=1 ${t}`)), { msgID: `late-${RUN}:l0` });
+      const plain = await js.publish('evt.ingest.telemetry.lines.v1', Buffer.from(`${measurement},agent_id=agent-late-${RUN} v=2 ${t + 1}`), { msgID: `late-plain-${RUN}:l0` });
+      await jsm.consumers.add(STREAMS.TELEMETRY.name, {
+        durable_name: PREVIOUS_WRITER_DURABLE,
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'evt.ingest.telemetry.lines.v1',
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: plain.seq,
+      });
+      const older = await (await js.consumers.get(STREAMS.TELEMETRY.name, PREVIOUS_WRITER_DURABLE)).next();
+      expect([older?.seq, packed.seq < plain.seq]).toEqual([plain.seq, true]);
+      await older!.ackAck();
+      // the writer's consumer is lost (deleted by an operator) and the writer creates it again
+      await jsm.consumers.delete(STREAMS.TELEMETRY.name, WRITER_DURABLE);
+      const again = await eventually(() => jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE).catch(() => null), (i) => i !== null, 30_000);
+      expect(again!.config.opt_start_seq).toBeLessThanOrEqual(packed.seq);
+    } finally {
+      influxDown = false;
+    }
+    expect(await eventually(() => countPoints(measurement, 'v'), (c) => c === 2, 30_000)).toBe(2);
+  }, 90_000);
 
   it('recovers when the TELEMETRY stream is deleted under it', async () => {
     const measurement = `recreated_${RUN}`;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { STREAMS, type StoredPoint, type TelemetryLines } from '@agentmon/contracts';
+import { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, STREAMS, TelemetryLinesError, type StoredPoint, type TelemetryLines } from '@agentmon/contracts';
 import { EventBus, RetryLater } from '@agentmon/messaging';
 import { LOGGER } from '../logger.token.js';
 import { AlertingMetrics } from '../metrics/alerting-metrics.js';
@@ -18,7 +18,8 @@ import type { WatchPlan } from './watch-plan.js';
 export const EVALUATOR_DURABLE = 'alerting-all-lines';
 /**
  * Its predecessors: of whole JSON batches (`evt.ingest.telemetry.batch.v1`), and of the uncompressed
- * lines only (`evt.ingest.telemetry.lines.v1`; NATS 2.9 cannot widen a consumer's filter).
+ * lines only (`evt.ingest.telemetry.lines.v1`; replicas of that version share it, and must not be
+ * handed compressed messages they cannot read, so this version reads both subjects with a consumer of its own).
  */
 const RETIRED_DURABLES = ['alerting-evaluator', 'alerting-telemetry'];
 
@@ -69,7 +70,7 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
     await this.bus.retireConsumers('TELEMETRY', RETIRED_DURABLES);
     await this.bus.consumeBatches({
       durable: EVALUATOR_DURABLE,
-      subjects: ['evt.ingest.telemetry.lines.v1', 'evt.ingest.telemetry.lines.br.v1'],
+      subjects: [LINES_SUBJECT, COMPRESSED_LINES_SUBJECT],
       // a new evaluator starts with what arrives from now on, not the stream's whole day of history
       deliverNew: true,
       ackWaitMs: 60_000,
@@ -99,6 +100,13 @@ export class TelemetryEvaluator implements OnApplicationBootstrap {
       await this.evaluate(lines, delivery);
       this.metrics.batches.inc({ outcome: 'ok' });
     } catch (err) {
+      if (err instanceof TelemetryLinesError) {
+        // lines that are not in the stream's normal form, or cannot be decompressed, never will be:
+        // evaluating them again cannot help, and the other messages of their batch must not wait
+        this.metrics.batches.inc({ outcome: 'failed' });
+        this.logger.error({ err: err.message }, 'telemetry lines cannot be read; skipped');
+        return;
+      }
       this.metrics.batches.inc({ outcome: err instanceof RetryLater ? 'deferred' : 'failed' });
       throw err;
     } finally {

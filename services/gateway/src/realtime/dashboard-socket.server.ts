@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from 'pino';
-import { AppError, validationError, type ErrorBody, type Principal, type RevocationEvent, type TelemetryLines } from '@agentmon/contracts';
+import { AppError, COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, validationError, type ErrorBody, type Principal, type RevocationEvent, type TelemetryLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { Authenticator } from '../access/authenticator.service.js';
 import { allows } from '../access/permissions.js';
@@ -115,7 +115,7 @@ export class DashboardSocketServer implements OnApplicationBootstrap, BeforeAppl
   private watch(agentId: string): void {
     this.watched.add(agentId);
     if (this.stopTelemetry) return;
-    this.stopTelemetry = this.bus.subscribeLive(['evt.ingest.telemetry.lines.v1', 'evt.ingest.telemetry.lines.br.v1'], (lines) => this.emitMetrics(lines));
+    this.stopTelemetry = this.bus.subscribeLive([LINES_SUBJECT, COMPRESSED_LINES_SUBJECT], (lines) => this.emitMetrics(lines));
     this.telemetrySubscribed = this.bus.ping().catch((err: unknown) => this.logger.warn({ err }, 'NATS did not confirm the telemetry subscription'));
   }
 

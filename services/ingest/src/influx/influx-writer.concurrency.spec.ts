@@ -5,7 +5,7 @@
 import { Registry } from 'prom-client';
 import pino from 'pino';
 import type { JsMsg } from '@nats-io/jetstream';
-import { encodePoint } from '@agentmon/contracts';
+import { compressLines, encodePoint } from '@agentmon/contracts';
 import { loadIngestConfig } from '../config.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxError, type InfluxClient } from './influx.client.js';
@@ -33,6 +33,7 @@ class FakeMsg {
   constructor(
     readonly seq: number,
     readonly data: Uint8Array,
+    readonly subject = 'evt.ingest.telemetry.lines.v1',
   ) {}
   working(): void {}
   ack(): void {
@@ -156,6 +157,24 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     await flush();
     expect([bad.state, empty.state]).toEqual(['term', 'term']);
     expect(influx.writes).toHaveLength(0);
+  });
+
+  it('decompresses a compressed message; terminates one that cannot be decompressed, and one of a subject it does not know', async () => {
+    const influx = new FakeInflux();
+    const { accept, flush } = writer(influx, 4);
+    const plain = message(1, 20);
+    const packed = new FakeMsg(2, compressLines(message(2, 20).data), 'evt.ingest.telemetry.lines.br.v1');
+    const broken = new FakeMsg(3, Buffer.from('m,agent_id=a v=1 1'), 'evt.ingest.telemetry.lines.br.v1');
+    const unknown = new FakeMsg(4, message(4, 20).data, 'evt.ingest.telemetry.lines.zstd.v1');
+    for (const m of [plain, packed, broken, unknown]) await accept(m);
+    const written = flush();
+    await tick();
+    expect([plain.state, packed.state, broken.state, unknown.state]).toEqual(['open', 'open', 'term', 'term']);
+    expect(influx.writes).toHaveLength(1);
+    expect(influx.writes[0]!.body).toBe(`${Buffer.from(plain.data).toString()}\n${Buffer.from(message(2, 20).data).toString()}`);
+    influx.writes[0]!.resolve();
+    await written;
+    expect([plain.state, packed.state]).toEqual(['ack', 'ack']);
   });
 
   it('when InfluxDB refuses part of a write for good, writes each message alone and terminates only the refused one', async () => {

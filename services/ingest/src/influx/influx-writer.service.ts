@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { ALL_LINES_FILTER, COMPRESSED_LINES_SUBJECT, STREAMS, decompressLines } from '@agentmon/contracts';
+import { ALL_LINES_FILTER, COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, STREAMS, decompressLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
@@ -15,11 +15,14 @@ export const WRITER_DURABLE = 'ingest-influx-all-lines';
 /**
  * The writer's durable consumers of earlier versions, deleted once drained (during a rolling upgrade
  * older replicas still drain them): of the JSON batches (evt.ingest.telemetry.batch.v1), and of the
- * uncompressed lines only (evt.ingest.telemetry.lines.v1), which NATS 2.9 cannot widen to both subjects.
+ * uncompressed lines only (evt.ingest.telemetry.lines.v1), shared by replicas of that version, which must
+ * not be handed compressed messages they cannot read (they would terminate them).
  */
 export const FORMER_WRITER_DURABLE = 'ingest-influx-writer';
 export const PREVIOUS_WRITER_DURABLE = 'ingest-influx-lines';
 const NS_PER_MS = 1_000_000;
+/** how often consumers of earlier versions that are still needed are looked at again */
+const RETIRE_CHECK_MS = 60_000;
 const LF = 10;
 const NEWLINE = new Uint8Array([LF]);
 /**
@@ -51,8 +54,9 @@ interface Buffered {
 
 /**
  * Moves telemetry from JetStream into InfluxDB. The stream carries line protocol that ingest has
- * checked and put in its normal form (`evt.ingest.telemetry.lines.v1`, timestamps in ms), so the
- * writer neither decodes nor encodes: a durable consumer shared by all replicas (explicit acks)
+ * checked and put in its normal form (`evt.ingest.telemetry.lines.v1`, and Brotli-compressed on
+ * `evt.ingest.telemetry.lines.br.v1`; timestamps in ms), so the writer decompresses what is
+ * compressed and otherwise neither decodes nor encodes: a durable consumer shared by all replicas (explicit acks)
  * feeds a buffer of messages, and their bytes, joined by `\n`, are one InfluxDB write
  * (`precision=ms`) once they hold WRITE_BATCH_SIZE lines or after WRITE_FLUSH_MS (a message is never
  * cut, so a write holds WRITE_BATCH_SIZE lines plus at most one message). The messages of a write
@@ -76,6 +80,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private retiredDurablesGone = false;
+  private retireTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -109,6 +114,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.retireTimer);
     this.signalStop();
     await this.messages?.close().catch(() => undefined);
     await this.loop;
@@ -161,15 +167,32 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       if (!isNotFound(err)) throw err;
       await this.bus.jsm.consumers.add(stream, { ...config, ...(await this.startAfterPrevious(stream)) });
     }
-    // the consumers of earlier versions go once an older writer has written all they hold (during a
-    // rolling upgrade older replicas still drain them; this one writes again what they had not
-    // acknowledged when it was created, harmlessly); until then they are looked at again whenever
-    // the consumer is ensured
-    if (!this.retiredDurablesGone) {
-      const kept = await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE], { onlyWhenDrained: true });
-      this.retiredDurablesGone = kept.length === 0;
-    }
+    await this.retireEarlierDurables();
     return this.bus.js.consumers.get(stream, WRITER_DURABLE);
+  }
+
+  /**
+   * The consumers of earlier versions go once an older writer has written all they hold, or once no
+   * older writer is left to read them (this version still publishes small batches on
+   * `evt.ingest.telemetry.lines.v1`, so `ingest-influx-lines` would otherwise fill up for nobody; what
+   * it holds, this writer's consumer holds too, from where it was created). During a rolling upgrade
+   * older replicas still read them; until they are gone they are looked at again every minute.
+   */
+  private async retireEarlierDurables(): Promise<void> {
+    const kept = await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE], { onlyWhenDrained: true, orUnused: true });
+    this.retiredDurablesGone = kept.length === 0;
+    if (!this.retiredDurablesGone && !this.retireTimer) {
+      this.retireTimer = setInterval(() => {
+        this.retireEarlierDurables()
+          .then(() => {
+            if (!this.retiredDurablesGone) return;
+            clearInterval(this.retireTimer);
+            this.retireTimer = undefined;
+          })
+          .catch((err: unknown) => this.logger.warn({ err }, 'could not look at the consumers of earlier versions; will try again'));
+      }, RETIRE_CHECK_MS);
+      this.retireTimer.unref();
+    }
   }
 
   /**
@@ -180,7 +203,11 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private async startAfterPrevious(stream: string): Promise<{ deliver_policy: DeliverPolicy; opt_start_seq?: number }> {
     try {
       const previous = await this.bus.jsm.consumers.info(stream, PREVIOUS_WRITER_DURABLE);
-      const from = previous.ack_floor.stream_seq + 1;
+      let from = previous.ack_floor.stream_seq + 1;
+      // compressed messages already stored (this consumer created again, e.g. after the stream was): the
+      // previous consumer never reads them, and its acknowledgements may have passed them
+      const compressed = await this.firstCompressedSeq(stream);
+      if (compressed !== undefined) from = Math.min(from, compressed);
       this.logger.info({ durable: WRITER_DURABLE, previous: PREVIOUS_WRITER_DURABLE, from }, 'InfluxDB writer starts where the previous version left off');
       return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from };
     } catch (err) {
@@ -189,9 +216,26 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     }
   }
 
+  /** The stream sequence of the first compressed message of lines the stream holds, if any. */
+  private async firstCompressedSeq(stream: string): Promise<number | undefined> {
+    const info = await this.bus.jsm.streams.info(stream, { subjects_filter: COMPRESSED_LINES_SUBJECT });
+    if (!info.state.subjects?.[COMPRESSED_LINES_SUBJECT]) return undefined;
+    const reader = await this.bus.js.consumers.get(stream, { filter_subjects: COMPRESSED_LINES_SUBJECT });
+    try {
+      return (await reader.next({ expires: 5000 }))?.seq ?? info.state.first_seq;
+    } finally {
+      await reader.delete().catch(() => undefined);
+    }
+  }
+
   private async accept(msg: JsMsg): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) await Promise.race([sleep(wait), this.stopSignal]);
+    if (msg.subject !== LINES_SUBJECT && msg.subject !== COMPRESSED_LINES_SUBJECT) {
+      this.logger.error({ seq: msg.seq, subject: msg.subject }, 'telemetry message of a subject this version cannot read; terminated');
+      msg.term();
+      return;
+    }
     let data = msg.data;
     if (msg.subject === COMPRESSED_LINES_SUBJECT) {
       try {

@@ -1,10 +1,9 @@
-import { compressLines, type AgentInfo, type EventSubject, type TelemetryAgents } from '@agentmon/contracts';
+import { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, compressLines, type AgentInfo, type EventSubject, type TelemetryAgents } from '@agentmon/contracts';
 
 /** Room left in every stream message for NATS headers (request id, de-duplication id). */
 export const HEADER_ROOM = 4096;
 
-export const LINES_SUBJECT = 'evt.ingest.telemetry.lines.v1' satisfies EventSubject;
-export const COMPRESSED_LINES_SUBJECT = 'evt.ingest.telemetry.lines.br.v1' satisfies EventSubject;
+export { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT };
 export const AGENTS_SUBJECT = 'evt.ingest.telemetry.agents.v1' satisfies EventSubject;
 
 export interface BatchHeader {
