@@ -7,15 +7,16 @@
 //   node scripts/lib/infra.mjs up test          # InfluxDB of the test profile (AGENTMON_TEST_PORT_OFFSET honoured)
 //   node bench/downsampling.mjs [--agents 10000] [--points 4] [--per-query 50]
 //
-// It seeds its own database (agentmon_bench_downsampling): --agents agents, each with an
-// `agent_metrics` (2 float fields, tag core) and a `performance_metrics` point (3 fields) every 10 s
-// for --points × 10 s in the last minutes, as the steady phase of bench/ingest.mjs leaves them (20,000
-// series for 10,000 agents). Then, for each way, it reports the wall time, InfluxDB's CPU (user +
+// It seeds its own database (agentmon_bench_downsampling) with what the steady phase of
+// bench/ingest.mjs leaves (`steadySeries` of bench/lib/data.mjs): --agents agents, each with an
+// `agent_metrics` (2 float fields) and a `performance_metrics` point (3 fields) every 10 s for
+// --points × 10 s in the last minutes, with the tags ingest stores (20,000 series for 10,000 agents). Then, for each way, it reports the wall time, InfluxDB's CPU (user +
 // system from /proc, so run it on an otherwise quiet machine), and the longest single query: the
 // stretch during which InfluxDB competes with everything else on the machine.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
+import { steadySeries } from './lib/data.mjs';
 import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
 
 const { values } = parseArgs({ options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' } } });
@@ -40,14 +41,10 @@ async function seed(now) {
     if (res.status !== 204) throw new Error(`write answered ${res.status}: ${await res.text()}`);
     lines = [];
   };
-  for (let k = 0; k < POINTS; k++) {
-    for (let a = 0; a < AGENTS; a++) {
-      const t = now - M - k * 10_000 - (a % 1000);
-      const id = `bench-agent-${String(a).padStart(5, '0')}`;
-      lines.push(`agent_metrics,agent_id=${id},core=all cpu_usage=${(a % 97) + k},memory_usage=${(a % 89) + k} ${t}`);
-      lines.push(`performance_metrics,agent_id=${id} tasks_completed=${k},error_rate=0.01,response_time=${(a % 50) + k} ${t}`);
-      if (lines.length >= 10_000) await flush();
-    }
+  // what the steady phase of bench/ingest.mjs leaves, with the tags ingest stores (bench/lib/data.mjs)
+  for (const line of steadySeries(AGENTS, POINTS, now - M - POINTS * 10_000)) {
+    lines.push(line);
+    if (lines.length >= 10_000) await flush();
   }
   if (lines.length) await flush();
 }
