@@ -10,12 +10,13 @@
 //    comparison; the size after each.
 // 2. What NATS itself spends (its CPU from /proc, user + system) storing --messages such batches in a
 //    file-backed JetStream stream and delivering each to two durable consumers, as ingest's writer
-//    and the alerting evaluator receive them, plain and then compressed; and what the clients (one
-//    publisher with 4 publishes in flight, the two consumers) spend in this process.
+//    and the alerting evaluator receive them, plain and then compressed; the plain batches also stored
+//    only, with no consumer (what the deliveries add); and what the clients (one publisher with 4
+//    publishes in flight, the consumers) spend in this process.
 // It starts nats-server (Debian: apt-get install -y nats-server) on a free port with a store in a
 // temporary folder, and removes both when done.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,9 @@ import zlib from 'node:zlib';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { compressLines, decompressLines } from '../libs/contracts/dist/telemetry-lines.js';
+import { natsServerBinary, waitForPort } from '../scripts/lib/infra.mjs';
 import { peakBatch } from './lib/data.mjs';
+import { cpuMsOf } from './lib/procstat.mjs';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '300' }, rounds: { type: 'string', default: '40' } } });
 const MESSAGES = Number(values.messages);
@@ -60,13 +63,8 @@ perLine('ingest: Brotli, quality 0', compressLines, decompressLines);
 perLine('zlib deflate, level 1', (b) => zlib.deflateSync(b, { level: 1 }), (b) => zlib.inflateSync(b));
 
 // ---------------------------------------------------------------- 2. NATS
-function natsServer() {
-  for (const dir of ['/usr/sbin', '/usr/local/bin', '/usr/bin', ...(process.env.PATH ?? '').split(':')]) {
-    const bin = path.join(dir, 'nats-server');
-    if (existsSync(bin)) return bin;
-  }
-  throw new Error('nats-server is not installed (Debian: apt-get install -y nats-server)');
-}
+const NATS_SERVER = natsServerBinary();
+if (!NATS_SERVER) throw new Error('nats-server is not installed (Debian: apt-get install -y nats-server)');
 const freePort = () =>
   new Promise((resolve, reject) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -75,28 +73,19 @@ const freePort = () =>
     });
     s.on('error', reject);
   });
-const procCpuMs = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks of 1/100 s
-};
 
-async function natsCost(label, bodies) {
+async function natsCost(label, bodies, consumers = ['writer', 'alerting']) {
   const store = mkdtempSync(path.join(os.tmpdir(), 'agentmon-stream-compression-'));
   const port = await freePort();
-  const server = spawn(natsServer(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
+  const server = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
   try {
-    let nc;
-    for (let i = 0; !nc; i++) {
-      nc = await connect({ servers: `127.0.0.1:${port}` }).catch((err) => {
-        if (i > 50) throw err;
-        return new Promise((r) => setTimeout(r, 100));
-      });
-    }
+    await waitForPort(port, 'NATS');
+    const nc = await connect({ servers: `127.0.0.1:${port}` });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'], storage: 'file', duplicate_window: 120e9, max_bytes: 8 * 2 ** 30 });
     const js = jetstream(nc);
     const consumed = [];
-    for (const name of ['writer', 'alerting']) {
+    for (const name of consumers) {
       await jsm.consumers.add('BENCH', { durable_name: name, ack_policy: AckPolicy.Explicit, filter_subject: 'bench.lines', max_ack_pending: 256 });
       const messages = await (await js.consumers.get('BENCH', name)).consume({ max_messages: 64 });
       consumed.push(
@@ -110,7 +99,7 @@ async function natsCost(label, bodies) {
       );
     }
     await new Promise((r) => setTimeout(r, 300));
-    const natsBefore = procCpuMs(server.pid);
+    const natsBefore = cpuMsOf(server.pid);
     const clientBefore = process.cpuUsage();
     const started = performance.now();
     let next = 0;
@@ -124,11 +113,11 @@ async function natsCost(label, bodies) {
     );
     await Promise.all(consumed);
     const wall = performance.now() - started;
-    const nats = procCpuMs(server.pid) - natsBefore;
+    const nats = cpuMsOf(server.pid) - natsBefore;
     const c = process.cpuUsage(clientBefore);
     const per = (ms) => ((ms * 1000) / (MESSAGES * LINES)).toFixed(2);
     console.log(
-      `${label.padEnd(12)} ${bodies[0].length.toLocaleString('en-US').padStart(9)} bytes a message  NATS ${per(nats)} µs/line (${Math.round(nats)} ms)  clients ${per((c.user + c.system) / 1000)} µs/line  wall ${Math.round(wall)} ms`,
+      `${label.padEnd(20)} ${bodies[0].length.toLocaleString('en-US').padStart(9)} bytes a message  NATS ${per(nats)} µs/line (${Math.round(nats)} ms)  clients ${per((c.user + c.system) / 1000)} µs/line  wall ${Math.round(wall)} ms`,
     );
     await nc.close();
   } finally {
@@ -137,11 +126,12 @@ async function natsCost(label, bodies) {
     rmSync(store, { recursive: true, force: true });
   }
 }
-console.log(`\n## NATS: ${MESSAGES} messages of ${LINES.toLocaleString('en-US')} lines, stored in a file stream, each delivered to 2 consumers`);
+console.log(`\n## NATS: ${MESSAGES} messages of ${LINES.toLocaleString('en-US')} lines, stored in a file stream, each delivered to 2 consumers (or none)`);
 const packed = batches.map((b) => Buffer.from(compressLines(b)));
 for (let r = 0; r < 2; r++) {
   await natsCost('plain', batches);
   await natsCost('compressed', packed);
+  await natsCost('plain, stored only', batches, []);
 }
 console.log('\n(NATS and client CPU per line exclude compressing and decompressing: add part 1 for those.)');
 console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);

@@ -125,7 +125,7 @@ async function ensureRedis(profile) {
 async function ensureNats(profile) {
   const { port, own } = profile.nats;
   if (await portOpen(port)) return 'running';
-  const bin = which('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/bin']);
+  const bin = natsServerBinary();
   if (!bin) throw new Error(`NATS is not listening on 127.0.0.1:${port} and nats-server is not installed. Install it (Debian: apt-get install -y nats-server).`);
   const store = own ? path.join(profile.dir, 'nats') : '/var/lib/nats-server';
   mkdirSync(store, { recursive: true });
@@ -137,6 +137,10 @@ async function ensureNats(profile) {
 
 function influxConfig(profile) {
   return influxdConfig({ dir: path.join(profile.dir, 'influxdb'), port: profile.influx.port, rpcPort: profile.influx.rpcPort });
+}
+
+export function natsServerBinary() {
+  return which('nats-server', ['/usr/sbin', '/usr/local/bin', '/usr/bin']);
 }
 
 export function influxdBinary() {

@@ -143,7 +143,7 @@ export const ALL_LINES_FILTER = 'evt.ingest.telemetry.lines.>';
 
 /**
  * Brotli at quality 0 with a 256 KiB window: on 5,000 lines of the benchmark's batches about 7 times
- * smaller, at about 0.3 µs of CPU per line to compress and about as much to decompress
+ * smaller, at about 0.3 µs of CPU per line to compress and 0.3–0.5 to decompress
  * (`bench/stream-compression.mjs`): less than NATS and the NATS clients spend storing and delivering
  * the bytes it saves.
  */

@@ -79,7 +79,6 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private readonly stopSignal = new Promise<void>((r) => (this.signalStop = r));
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
-  private retiredDurablesGone = false;
   private retireTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -177,15 +176,15 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
    * `evt.ingest.telemetry.lines.v1`, so `ingest-influx-lines` would otherwise fill up for nobody; what
    * it holds, this writer's consumer holds too, from where it was created). During a rolling upgrade
    * older replicas still read them; until they are gone they are looked at again every minute.
+   * Resolves with whether they are gone.
    */
-  private async retireEarlierDurables(): Promise<void> {
+  private async retireEarlierDurables(): Promise<boolean> {
     const kept = await this.bus.retireConsumers('TELEMETRY', [FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE], { onlyWhenDrained: true, orUnused: true });
-    this.retiredDurablesGone = kept.length === 0;
-    if (!this.retiredDurablesGone && !this.retireTimer) {
+    if (kept.length > 0 && !this.retireTimer) {
       this.retireTimer = setInterval(() => {
         this.retireEarlierDurables()
-          .then(() => {
-            if (!this.retiredDurablesGone) return;
+          .then((gone) => {
+            if (!gone) return;
             clearInterval(this.retireTimer);
             this.retireTimer = undefined;
           })
@@ -193,6 +192,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       }, RETIRE_CHECK_MS);
       this.retireTimer.unref();
     }
+    return kept.length === 0;
   }
 
   /**

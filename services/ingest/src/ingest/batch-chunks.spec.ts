@@ -1,6 +1,7 @@
 import { TelemetryAgentsSchema, TelemetryLines, encodePoint, type StoredPoint } from '@agentmon/contracts';
 import { randomBytes } from 'node:crypto';
-import { AGENTS_SUBJECT, COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, agentsMessages, batchMessages, cutAtNewlines, groupLines, joinPieces, packed } from './batch-chunks.js';
+import { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT } from '@agentmon/contracts';
+import { AGENTS_SUBJECT, agentsMessages, batchMessages, cutAtNewlines, groupLines, joinPieces, packed } from './batch-chunks.js';
 
 const header = { batchId: 'b-1', receivedAt: 1000, source: 'json' as const, agents: [{ id: 'agent-7', name: 'Planner ✓' }] };
 const point = (i: number): StoredPoint => ({ agent_id: 'agent-7', measurement: 'm', tags: { t: 'ü'.repeat(1 + (i % 7)) }, fields: { v: i, s: `x${'é'.repeat(i % 300)}` }, time: i });

@@ -3,7 +3,6 @@ import { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, compressLines, type AgentInfo,
 /** Room left in every stream message for NATS headers (request id, de-duplication id). */
 export const HEADER_ROOM = 4096;
 
-export { COMPRESSED_LINES_SUBJECT, LINES_SUBJECT };
 export const AGENTS_SUBJECT = 'evt.ingest.telemetry.agents.v1' satisfies EventSubject;
 
 export interface BatchHeader {

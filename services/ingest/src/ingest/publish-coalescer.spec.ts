@@ -1,5 +1,6 @@
 import { TelemetryAgentsSchema, TelemetryLines, encodePoint, type AgentInfo, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
-import { AGENTS_SUBJECT, LINES_SUBJECT, type StreamMessage } from './batch-chunks.js';
+import { LINES_SUBJECT } from '@agentmon/contracts';
+import { AGENTS_SUBJECT, type StreamMessage } from './batch-chunks.js';
 import { PublishCoalescer, type CoalescedPart } from './publish-coalescer.js';
 
 interface Publish {
