@@ -7,30 +7,12 @@
 //   peak:   line-protocol batches posted over a few keep-alive connections, each connection posting
 //           the next batch as soon as the previous one was answered; 429/503 are retried after
 //           Retry-After and counted.
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import { KeepAlivePool } from './keepalive-client.mjs';
 import { peakBatch } from './data.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
-
-function post(agent, url, headers, body, timeoutMs) {
-  return new Promise((resolve) => {
-    const req = http.request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => resolve({ status: 0, error: err.code ?? err.message }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (err) => resolve({ status: 0, error: err.code ?? err.message }));
-    req.end(body);
-  });
-}
 
 function percentile(sorted, q) {
   if (sorted.length === 0) return null;
@@ -68,10 +50,17 @@ function steadyBody(seq, agents, timeMs) {
   });
 }
 
-/** Keep-alive connections to each replica's URL, `connections` in all; request i goes to replica i mod n (round robin, as a load balancer would). */
+/**
+ * Keep-alive connections to each replica's URL, `connections` in all; request i goes to replica i mod
+ * n (round robin, as a load balancer would). A lean client of node:net (keepalive-client.mjs): the
+ * generator shares the machine with the stack it measures, so it should cost as little as it can.
+ */
 function pools(urls, connections) {
   const per = Math.max(1, Math.ceil(connections / urls.length));
-  return urls.map((url) => ({ url, agent: new http.Agent({ keepAlive: true, maxSockets: per, maxFreeSockets: per, scheduling: 'fifo' }) }));
+  return urls.map((url) => {
+    const u = new URL(url);
+    return { pool: new KeepAlivePool(url, per), path: u.pathname + u.search };
+  });
 }
 
 async function steady({ urls, keys, rate, durationS, agents, connections, timeoutMs, firstSeq }) {
@@ -110,8 +99,8 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
         const body = steadyBody(seq, agents, Math.floor(Date.now()));
         const second = Math.floor((due - start) / 1000);
         outstanding++;
-        const { agent, url } = replicas[seq % replicas.length];
-        void post(agent, url, headers[seq % agents % keys.length], body, timeoutMs).then((res) => {
+        const { pool, path } = replicas[seq % replicas.length];
+        void pool.send(pool.post(path, headers[seq % agents % keys.length], body), timeoutMs).then((res) => {
           outstanding--;
           const ms = now() - due;
           const bucket = (perSecond[second] ??= { n: 0, ok: 0, maxMs: 0 });
@@ -140,7 +129,7 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
   if (outstanding > 0) await finished;
   const end = now();
   clearInterval(loopTimer);
-  for (const r of replicas) r.agent.destroy();
+  for (const r of replicas) r.pool.destroy();
   const failed = total - latencies.length;
   return {
     requests: total,
@@ -173,13 +162,13 @@ async function peak({ urls, headers, batches, batchPoints, agents, t0, measureme
   parentPort.postMessage({ type: 'started', at: now(), bytes });
   const start = now();
   const worker = async (_, w) => {
-    const { agent, url } = replicas[w % replicas.length];
+    const { pool, path } = replicas[w % replicas.length];
     for (;;) {
       const b = nextBatch++;
       if (b >= batches) return;
       for (let attempt = 0; ; attempt++) {
         const t = now();
-        const res = await post(agent, url, headers, bodies[b], timeoutMs);
+        const res = await pool.send(pool.post(path, headers, bodies[b]), timeoutMs);
         statuses[res.status || res.error] = (statuses[res.status || res.error] ?? 0) + 1;
         if (res.status === 204 || res.status === 202) {
           batchMs.push(now() - t);
@@ -199,7 +188,7 @@ async function peak({ urls, headers, batches, batchPoints, agents, t0, measureme
   };
   await Promise.all(Array.from({ length: connections }, worker));
   const end = now();
-  for (const r of replicas) r.agent.destroy();
+  for (const r of replicas) r.pool.destroy();
   return { start, end, bytes, statuses, samples, retries, failedBatches: failed, batchMs: summarize(batchMs) };
 }
 

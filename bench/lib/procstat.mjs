@@ -144,12 +144,15 @@ export function startSampler(groups, intervalMs = 1000) {
           cpuSysMean: seconds > 0 ? (sys / ticksPerSecond / seconds) * 100 : 0,
           rssMean: rss.length ? rss.reduce((a, b) => a + b, 0) / rss.length : 0,
           rssMax: rss.length ? Math.max(...rss) : 0,
+          /** every sample's CPU (% of one core), in order: to line up with the load's per-second figures */
+          cpuSamples: cpu.map((c) => Math.round(c)),
         };
       }
       const dm = last.machine.total - first.machine.total;
       out.machine = {
         cpuMean: dm > 0 ? ((last.machine.busy - first.machine.busy) / dm) * 100 * cores : 0,
         cpuMax: machine.length ? Math.max(...machine) : 0,
+        cpuSamples: machine.map((c) => Math.round(c)),
       };
       return out;
     },
