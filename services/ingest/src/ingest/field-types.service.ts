@@ -8,7 +8,9 @@ import { Details, KIND_NAME, type FieldKind, type PreparedBatch } from './point-
 type Kind = FieldKind;
 const KIND_OF_INFLUX: Record<string, Kind> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
 /** how long what InfluxDB said about a measurement is trusted */
-const TTL_MS = 5 * 60_000;
+export const TTL_MS = 5 * 60_000;
+/** after this long a measurement in use is asked about again in the background (its batches do not wait) */
+export const REFRESH_AFTER_MS = TTL_MS * 0.75;
 /** how long a measurement stays unchecked after InfluxDB could not be asked */
 const UNKNOWN_TTL_MS = 10_000;
 /** the hot path waits this long at most for InfluxDB */
@@ -19,6 +21,8 @@ interface Entry {
   /** null: InfluxDB could not be asked; the measurement is not checked until `expires` */
   fields: Map<string, Set<Kind>> | null;
   expires: number;
+  /** from then on a batch of the measurement starts a background refresh */
+  refreshAt: number;
 }
 
 /**
@@ -27,10 +31,19 @@ interface Entry {
  * with the types InfluxDB already holds for the measurement (SHOW FIELD KEYS, cached per replica and
  * updated by every accepted batch). When InfluxDB cannot answer within a second the batch is taken
  * unchecked: accepting must not depend on InfluxDB.
+ *
+ * Batches wait for InfluxDB only when a measurement is unknown, its types have expired, or a batch
+ * brings a field this replica has not seen; then every batch that needs the answer shares one
+ * question. A measurement in use is asked about again in the background once three quarters of
+ * TTL_MS have passed, while its batches go on being checked against what is cached: without that,
+ * every busy measurement held all of its batches behind a SHOW FIELD KEYS (one per batch, at once)
+ * every five minutes. A background question that fails leaves the cached types as they are.
  */
 @Injectable()
 export class FieldTypesService {
   private readonly cache = new Map<string, Entry>();
+  /** questions to InfluxDB under way, by measurement */
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
     @Inject(InfluxClient) private readonly influx: InfluxClient,
@@ -108,19 +121,24 @@ export class FieldTypesService {
       const e = this.cache.get(m);
       if (!e || e.expires <= now) stale.push(m);
       // a field this replica has not seen may have been written by another one since
-      else if (e.fields !== null) {
-        for (const f of fields.keys()) {
-          if (!e.fields.has(f)) {
-            stale.push(m);
-            break;
-          }
-        }
-      }
+      else if (e.fields !== null && !hasAll(e.fields, fields.keys())) stale.push(m);
+      else if (e.fields !== null && now >= e.refreshAt && !this.loading.has(m)) void this.loadOnce(m, e);
     }
-    await Promise.all(stale.map((m) => this.load(m)));
+    if (stale.length > 0) await Promise.all(stale.map((m) => this.loadOnce(m)));
   }
 
-  private async load(measurement: string): Promise<void> {
+  /** One question per measurement at a time; `current`: a background refresh of these cached types. */
+  private loadOnce(measurement: string, current?: Entry): Promise<void> {
+    const under = this.loading.get(measurement);
+    if (under) return under;
+    const asked: Promise<void> = this.load(measurement, current).finally(() => {
+      if (this.loading.get(measurement) === asked) this.loading.delete(measurement);
+    });
+    this.loading.set(measurement, asked);
+    return asked;
+  }
+
+  private async load(measurement: string, current?: Entry): Promise<void> {
     const db = this.config.INFLUX_DATABASE;
     let entry: Entry;
     try {
@@ -132,15 +150,27 @@ export class FieldTypesService {
         if (!kinds) fields.set(key, (kinds = new Set()));
         kinds.add(kind);
       }
-      entry = { fields, expires: Date.now() + TTL_MS };
+      const at = Date.now();
+      entry = { fields, expires: at + TTL_MS, refreshAt: at + REFRESH_AFTER_MS };
     } catch (err) {
       this.logger.debug({ err: (err as Error).message, measurement }, 'field types unknown; batch taken unchecked');
-      entry = { fields: null, expires: Date.now() + UNKNOWN_TTL_MS };
+      if (current && this.cache.get(measurement) === current) {
+        // a background refresh: keep checking against what is cached until it expires
+        current.refreshAt = current.expires;
+        return;
+      }
+      const at = Date.now();
+      entry = { fields: null, expires: at + UNKNOWN_TTL_MS, refreshAt: at + UNKNOWN_TTL_MS };
     }
     this.cache.delete(measurement);
     this.cache.set(measurement, entry);
     while (this.cache.size > MAX_MEASUREMENTS) this.cache.delete(this.cache.keys().next().value!);
   }
+}
+
+function hasAll(fields: ReadonlyMap<string, unknown>, keys: Iterable<string>): boolean {
+  for (const f of keys) if (!fields.has(f)) return false;
+  return true;
 }
 
 function addKind(fields: Map<string, Set<Kind>>, field: string, kind: Kind): void {
