@@ -52,7 +52,8 @@ import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
 import { replicaPort } from '../scripts/lib/stack.mjs';
 import { DIRECT_MEASUREMENT, PEAK_MEASUREMENT } from './lib/data.mjs';
 import { influxQuery as query } from './lib/influx.mjs';
-import { findPids, readMachine, startSampler } from './lib/procstat.mjs';
+import { mintKeys } from './lib/keys.mjs';
+import { readMachine, stackProcessGroups, startSampler } from './lib/procstat.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -158,33 +159,6 @@ async function resetState() {
   redis.disconnect();
 }
 
-async function call(method, url, { token, body } = {}) {
-  const res = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-/** `n` ingest:write keys, minted as a user does: admin login on the gateway, POST /api/v2/api-keys. */
-async function mintKeys(adminPassword, n) {
-  const login = await call('POST', `${GATEWAY}/api/v2/auth/login`, { body: { username: 'admin', password: adminPassword } });
-  if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${JSON.stringify(login.body)}`);
-  const keys = [];
-  for (let i = 0; i < n; i++) {
-    const created = await call('POST', `${GATEWAY}/api/v2/api-keys`, {
-      token: login.body.access_token,
-      body: { name: `bench-${Date.now()}-${i}`, permissions: ['ingest:write'] },
-    });
-    if (created.status !== 201) throw new Error(`creating an API key failed: ${created.status} ${JSON.stringify(created.body)}`);
-    keys.push(created.body.key);
-  }
-  return keys;
-}
-
 function runWorker(job, onMessage) {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./lib/load.worker.mjs', import.meta.url), { workerData: job });
@@ -196,22 +170,7 @@ function runWorker(job, onMessage) {
 
 /** The process groups sampled in every phase. */
 function processGroups() {
-  const groups = {};
-  // the replicas of a service (ingest-2, …) count as the service
-  for (const { name, child } of stack.children) (groups[name.replace(/-\d+$/, '')] ??= []).push(child.pid);
-  const pidOf = (daemon, match) => {
-    const file = path.join(profile.dir, `${daemon}.pid`);
-    if (existsSync(file)) {
-      const pid = Number(readFileSync(file, 'utf8'));
-      if (existsSync(`/proc/${pid}`)) return [pid];
-    }
-    return findPids(match);
-  };
-  groups.nats = pidOf('nats', (c) => c.includes('nats-server') && c.includes(`-p ${profile.nats.port}`));
-  groups.redis = pidOf('redis', (c) => c.includes('redis-server') && c.includes(`:${profile.redis.port}`));
-  groups.influxdb = pidOf('influxdb', (c) => c.includes('influxd') && c.includes(path.join(profile.dir, 'influxdb.conf')));
-  // the PostgreSQL backends serving this stack's databases (the server itself is shared)
-  groups.postgres = () => findPids((c) => c.startsWith('postgres:') && c.includes(profile.postgres.dbPrefix));
+  const groups = stackProcessGroups(stack, profile);
   groups['bench (load generator)'] = [process.pid];
   return groups;
 }
@@ -545,7 +504,7 @@ async function main() {
   const { startStack } = await import('../scripts/lib/stack.mjs');
   say(`starting auth, registry, ingest, alerting, notification and gateway from dist (logs in ${path.join(profile.dir, 'logs')})`);
   stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv, replicas: { ingest: cfg.ingestReplicas } });
-  const keys = await mintKeys(secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
+  const keys = await mintKeys(GATEWAY, secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
   say(`minted ${keys.length} ingest:write API keys through the gateway (the agents share them round robin)`);
   // the ingest service creates its database and retention policies at start
   for (let i = 0; ; i++) {

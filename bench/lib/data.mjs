@@ -45,3 +45,17 @@ export function peakBatch(b, points, agents, t0, measurement = PEAK_MEASUREMENT)
   }
   return lines.join('\n');
 }
+
+/** One agent's push: one agent_metrics and one performance_metrics point, like the contract's example. */
+export function steadyBody(seq, agents, timeMs) {
+  const a = seq % agents;
+  const id = `bench-agent-${String(a).padStart(5, '0')}`;
+  const r = (k) => Math.round(((Math.sin(seq * 12.9898 + k * 78.233) + 1) / 2) * 10000) / 100;
+  return JSON.stringify({
+    agent: { id, name: `Bench agent ${a}`, type: 'llm-agent', version: '1.4.2', host: `node-${a % 50}`, region: 'eu-west-1', tags: { env: 'bench', team: `team-${a % 20}` } },
+    points: [
+      { measurement: 'agent_metrics', fields: { cpu_usage: r(1), memory_usage: r(2) }, tags: { core: 'all' }, time: timeMs },
+      { measurement: 'performance_metrics', fields: { tasks_completed: Math.floor(r(3) * 10), error_rate: r(4) / 100, response_time: r(5) * 10 }, time: timeMs },
+    ],
+  });
+}

@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KeepAlivePool } from './keepalive-client.mjs';
-import { peakBatch } from './data.mjs';
+import { peakBatch, steadyBody } from './data.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -34,20 +34,6 @@ function summarize(values) {
     p999: percentile(sorted, 0.999),
     max: sorted.length ? sorted[sorted.length - 1] : null,
   };
-}
-
-/** One agent's push: one agent_metrics and one performance_metrics point, like the contract's example. */
-function steadyBody(seq, agents, timeMs) {
-  const a = seq % agents;
-  const id = `bench-agent-${String(a).padStart(5, '0')}`;
-  const r = (k) => Math.round(((Math.sin(seq * 12.9898 + k * 78.233) + 1) / 2) * 10000) / 100;
-  return JSON.stringify({
-    agent: { id, name: `Bench agent ${a}`, type: 'llm-agent', version: '1.4.2', host: `node-${a % 50}`, region: 'eu-west-1', tags: { env: 'bench', team: `team-${a % 20}` } },
-    points: [
-      { measurement: 'agent_metrics', fields: { cpu_usage: r(1), memory_usage: r(2) }, tags: { core: 'all' }, time: timeMs },
-      { measurement: 'performance_metrics', fields: { tasks_completed: Math.floor(r(3) * 10), error_rate: r(4) / 100, response_time: r(5) * 10 }, time: timeMs },
-    ],
-  });
 }
 
 /**

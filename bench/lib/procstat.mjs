@@ -1,7 +1,8 @@
 // CPU and memory of processes and of the whole machine, read from /proc (Linux), sampled once a
 // second. CPU is in percent of one core (200% = both cores of a 2-core machine).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 
 let ticksPerSecond = 100;
 try {
@@ -69,6 +70,30 @@ function used(a, b, name) {
     rss += r.rss;
   }
   return { ticks, sys, rss };
+}
+
+/**
+ * The processes of a stack started by scripts/lib/stack.mjs on an infra profile, by name: each
+ * service (its replicas, ingest-2 and on, count as the service), NATS, Redis, InfluxDB and the
+ * PostgreSQL backends serving the profile's databases (the server itself is shared). A group is a
+ * list of pids, or a function returning it for a changing family (PostgreSQL's backends).
+ */
+export function stackProcessGroups(stack, profile) {
+  const groups = {};
+  for (const { name, child } of stack.children) (groups[name.replace(/-\d+$/, '')] ??= []).push(child.pid);
+  const pidOf = (daemon, match) => {
+    const file = path.join(profile.dir, `${daemon}.pid`);
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (existsSync(`/proc/${pid}`)) return [pid];
+    }
+    return findPids(match);
+  };
+  groups.nats = pidOf('nats', (c) => c.includes('nats-server') && c.includes(`-p ${profile.nats.port}`));
+  groups.redis = pidOf('redis', (c) => c.includes('redis-server') && c.includes(`:${profile.redis.port}`));
+  groups.influxdb = pidOf('influxdb', (c) => c.includes('influxd') && c.includes(path.join(profile.dir, 'influxdb.conf')));
+  groups.postgres = () => findPids((c) => c.startsWith('postgres:') && c.includes(profile.postgres.dbPrefix));
+  return groups;
 }
 
 /**
