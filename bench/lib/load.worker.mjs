@@ -49,20 +49,45 @@ function pools(urls, connections) {
   });
 }
 
-async function steady({ urls, keys, rate, durationS, agents, connections, timeoutMs, firstSeq }) {
+/** Latencies, generator lags and errors of a stretch of the schedule. */
+function tally() {
+  return { latencies: [], lags: [], errors: {}, samples: [], requests: 0 };
+}
+
+function summaryOf(t, seconds) {
+  return {
+    requests: t.requests,
+    ok: t.latencies.length,
+    failed: t.requests - t.latencies.length,
+    errors: t.errors,
+    samples: t.samples,
+    elapsedS: seconds,
+    achievedRate: t.requests / seconds,
+    latencyMs: summarize(t.latencies),
+    generatorLagMs: summarize(t.lags),
+  };
+}
+
+/**
+ * `leadInS` seconds of the same load come first and are reported apart (`leadIn`): the connections,
+ * the generator and the caches of the stack warm up on them after the pause that follows the
+ * warm-up, as a fleet that pushes all the time never needs. A `measuring` message marks where the
+ * measured window starts.
+ */
+async function steady({ urls, keys, rate, durationS, leadInS = 0, agents, connections, timeoutMs, firstSeq }) {
   const replicas = pools(urls, connections);
   // agent a always uses key a % keys.length
   const headers = keys.map((key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }));
-  const total = Math.round(rate * durationS);
+  const leadIn = Math.round(rate * leadInS);
+  const total = leadIn + Math.round(rate * durationS);
   const interval = 1000 / rate;
-  const latencies = [];
-  const lags = [];
-  const errors = {}; // "HTTP 503" or a network error code -> count
-  const samples = []; // a few error bodies
-  const perSecond = []; // [due second] -> { n, ok, maxMs }
+  const lead = tally();
+  const measured = tally();
+  const perSecond = []; // [due second of the measured window] -> { n, ok, maxMs }
   let outstanding = 0;
   let next = 0;
   const start = now() + 20;
+  const measuredStart = start + leadIn * interval;
   // how late this thread's own event loop runs (a 10 ms timer), per second of the schedule: a late
   // loop here delays reading answers, and that delay would count as the server's latency
   let lastTick = now();
@@ -70,7 +95,7 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
     const t = now();
     const late = t - lastTick - 10;
     lastTick = t;
-    const second = Math.floor((t - start) / 1000);
+    const second = Math.floor((t - measuredStart) / 1000);
     if (second < 0) return;
     const bucket = (perSecond[second] ??= { n: 0, ok: 0, maxMs: 0 });
     bucket.clientLateMs = Math.max(bucket.clientLateMs ?? 0, Math.round(late));
@@ -79,26 +104,31 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
     const tick = () => {
       const t = now();
       while (next < total && start + next * interval <= t) {
+        if (next === leadIn && leadIn > 0) parentPort.postMessage({ type: 'measuring', at: t });
         const due = start + next * interval;
-        lags.push(t - due);
+        const into = next < leadIn ? lead : measured;
+        into.lags.push(t - due);
+        into.requests++;
         const seq = firstSeq + next;
         const body = steadyBody(seq, agents, Math.floor(Date.now()));
-        const second = Math.floor((due - start) / 1000);
+        const second = into === measured ? Math.floor((due - measuredStart) / 1000) : -1;
         outstanding++;
         const { pool, path } = replicas[seq % replicas.length];
         void pool.send(pool.post(path, headers[seq % agents % keys.length], body), timeoutMs).then((res) => {
           outstanding--;
           const ms = now() - due;
-          const bucket = (perSecond[second] ??= { n: 0, ok: 0, maxMs: 0 });
-          bucket.n++;
-          bucket.maxMs = Math.max(bucket.maxMs, ms);
+          const bucket = second >= 0 ? (perSecond[second] ??= { n: 0, ok: 0, maxMs: 0 }) : null;
+          if (bucket) {
+            bucket.n++;
+            bucket.maxMs = Math.max(bucket.maxMs, ms);
+          }
           if (res.status === 202) {
-            latencies.push(ms);
-            bucket.ok++;
+            into.latencies.push(ms);
+            if (bucket) bucket.ok++;
           } else {
             const what = res.status ? `HTTP ${res.status}` : res.error;
-            errors[what] = (errors[what] ?? 0) + 1;
-            if (res.status && samples.length < 5) samples.push(`${what}: ${res.body.slice(0, 300)}`);
+            into.errors[what] = (into.errors[what] ?? 0) + 1;
+            if (res.status && into.samples.length < 5) into.samples.push(`${what}: ${res.body.slice(0, 300)}`);
           }
           if (outstanding === 0 && next >= total) done();
         });
@@ -116,18 +146,10 @@ async function steady({ urls, keys, rate, durationS, agents, connections, timeou
   const end = now();
   clearInterval(loopTimer);
   for (const r of replicas) r.pool.destroy();
-  const failed = total - latencies.length;
   return {
-    requests: total,
-    ok: latencies.length,
-    failed,
-    errors,
-    samples,
-    elapsedS: (end - start) / 1000,
-    achievedRate: total / ((end - start) / 1000),
-    latencyMs: summarize(latencies),
-    generatorLagMs: summarize(lags),
+    ...summaryOf(measured, (end - measuredStart) / 1000),
     perSecond: Array.from(perSecond, (b) => b ?? { n: 0, ok: 0, maxMs: 0 }),
+    ...(leadIn > 0 ? { leadIn: summaryOf(lead, (measuredStart - start) / 1000) } : {}),
   };
 }
 
