@@ -23,7 +23,7 @@
  * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
  * | MAX_POINTS          | 50000                      | most points (or lines) in one request (400 beyond) |
- * | API_KEY_CACHE_MS    | 10000                      | how long a verified API key (or a refusal) is remembered |
+ * | API_KEY_CACHE_MS    | 10000                      | how long a verified API key (or a refusal) is remembered; a key in use is verified again in the background after three quarters of it |
  * | API_KEY_CACHE_SIZE  | 10000                      | most API keys remembered at once |
  * | MAX_INFLIGHT_BYTES  | 268435456 (256 MiB)        | request body bytes held at once (read, parsed or being published), over all requests; beyond it 503 with Retry-After |
  * | WRITER_ACK_WAIT_MS  | 60000                      | how long stream messages fetched by a writer that died wait before another replica writes them |
