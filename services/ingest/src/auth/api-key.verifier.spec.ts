@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { AppError, type Principal } from '@agentmon/contracts';
 import type { RpcClient } from '@agentmon/messaging';
+import { questionsOf, settled } from '../../test/support/pending.js';
 import type { IngestConfig } from '../config.js';
 import { ApiKeyVerifier, REFRESH_AFTER_SHARE } from './api-key.verifier.js';
 
@@ -10,34 +11,24 @@ const TTL = 10_000;
 const KEY = 'amk_0123456789abcdefghij';
 const principal = (id = 'key-1') => ({ id, user_id: 'user-1', permissions: ['ingest:write'] }) as unknown as Principal;
 
-interface Question {
-  answer(p: Principal): void;
-  fail(err: Error): void;
-}
-
 function setup() {
-  const questions: Question[] = [];
-  const rpc = {
-    request: () =>
-      new Promise((resolve, reject) => {
-        questions.push({ answer: resolve, fail: reject });
-      }),
-  } as unknown as RpcClient;
+  const { questions, ask } = questionsOf<Principal>();
+  const rpc = { request: ask } as unknown as RpcClient;
   const verifier = new ApiKeyVerifier(rpc, { API_KEY_CACHE_MS: TTL, API_KEY_CACHE_SIZE: 100 } as IngestConfig);
   let now = 1_000_000;
   jest.spyOn(Date, 'now').mockImplementation(() => now);
   return { verifier, questions, at: (ms: number) => (now = 1_000_000 + ms) };
 }
 
-/** Settles what is pending, telling whether the promise has settled by then. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
+/** A key verified once and used again at three quarters of its cache time: its refresh is question 2. */
+async function refreshing() {
+  const s = setup();
+  const first = s.verifier.verify(KEY);
+  s.questions[0]!.answer(principal());
+  await first;
+  s.at(TTL * REFRESH_AFTER_SHARE);
+  await s.verifier.verify(KEY);
+  return s;
 }
 
 afterEach(() => jest.restoreAllMocks());
@@ -57,13 +48,8 @@ describe('ApiKeyVerifier cache', () => {
   });
 
   it('refreshes a key in use in the background: no request waits for auth, the entry lives on', async () => {
-    const { verifier, questions, at } = setup();
-    const first = verifier.verify(KEY);
-    questions[0]!.answer(principal());
-    await first;
-    at(TTL * REFRESH_AFTER_SHARE);
     // served from the cache at once, while one question goes to auth
-    expect(await settled(verifier.verify(KEY))).toBe(true);
+    const { verifier, questions, at } = await refreshing();
     expect(await settled(verifier.verify(KEY))).toBe(true);
     expect(questions).toHaveLength(2);
     at(TTL * REFRESH_AFTER_SHARE + 100);
@@ -76,12 +62,7 @@ describe('ApiKeyVerifier cache', () => {
   });
 
   it('never serves an answer past its cache time: a refresh still out then makes requests wait', async () => {
-    const { verifier, questions, at } = setup();
-    const first = verifier.verify(KEY);
-    questions[0]!.answer(principal());
-    await first;
-    at(TTL * REFRESH_AFTER_SHARE);
-    await verifier.verify(KEY);
+    const { verifier, questions, at } = await refreshing();
     expect(questions).toHaveLength(2);
     at(TTL);
     const waiting = verifier.verify(KEY);
@@ -93,12 +74,7 @@ describe('ApiKeyVerifier cache', () => {
   });
 
   it('after a failed refresh, asks no more until the entry runs out; then the request gets the 503', async () => {
-    const { verifier, questions, at } = setup();
-    const first = verifier.verify(KEY);
-    questions[0]!.answer(principal());
-    await first;
-    at(TTL * REFRESH_AFTER_SHARE);
-    await verifier.verify(KEY);
+    const { verifier, questions, at } = await refreshing();
     questions[1]!.fail(new Error('no responders'));
     await settled(Promise.resolve());
     for (let i = 0; i < 10; i++) await expect(verifier.verify(KEY)).resolves.toMatchObject({ id: 'key-1' });
@@ -111,12 +87,7 @@ describe('ApiKeyVerifier cache', () => {
   });
 
   it('a refresh that finds the key revoked refuses it from then on', async () => {
-    const { verifier, questions, at } = setup();
-    const first = verifier.verify(KEY);
-    questions[0]!.answer(principal());
-    await first;
-    at(TTL * REFRESH_AFTER_SHARE);
-    await verifier.verify(KEY);
+    const { verifier, questions } = await refreshing();
     questions[1]!.fail(new AppError('unauthorized', 'API key is not valid'));
     await settled(Promise.resolve());
     await expect(verifier.verify(KEY)).rejects.toMatchObject({ statusCode: 401 });
@@ -124,12 +95,7 @@ describe('ApiKeyVerifier cache', () => {
   });
 
   it('does not keep the answer of a refresh that was on its way when the key was revoked', async () => {
-    const { verifier, questions, at } = setup();
-    const first = verifier.verify(KEY);
-    questions[0]!.answer(principal());
-    await first;
-    at(TTL * REFRESH_AFTER_SHARE);
-    await verifier.verify(KEY);
+    const { verifier, questions } = await refreshing();
     verifier.revokeKey('key-1');
     questions[1]!.answer(principal());
     await settled(Promise.resolve());

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { Logger } from 'pino';
+import { questionsOf, settled } from '../../test/support/pending.js';
 import type { IngestConfig } from '../config.js';
 import type { InfluxClient } from '../influx/influx.client.js';
 import { FieldTypesService, REFRESH_AFTER_MS, TTL_MS } from './field-types.service.js';
@@ -7,19 +8,9 @@ import type { PreparedBatch } from './point-rules.js';
 
 // When batches wait for InfluxDB's field types (unit: InfluxDB is a stand-in whose answers the test
 // releases one by one; conflicts against a real InfluxDB are in test/ingest.int-spec.ts).
-interface Question {
-  answer(keys: [string, string][]): void;
-  fail(err: Error): void;
-}
-
 function setup() {
-  const questions: Question[] = [];
-  const influx = {
-    fieldKeys: () =>
-      new Promise<[string, string][]>((resolve, reject) => {
-        questions.push({ answer: resolve, fail: reject });
-      }),
-  } as unknown as InfluxClient;
+  const { questions, ask } = questionsOf<[string, string][]>();
+  const influx = { fieldKeys: ask } as unknown as InfluxClient;
   const logger = { debug: () => undefined } as unknown as Logger;
   const types = new FieldTypesService(influx, { INFLUX_DATABASE: 'db' } as IngestConfig, logger);
   let now = 1_000_000;
@@ -31,17 +22,6 @@ const batch = (value: number | string): PreparedBatch =>
   ({ source: 'json', receivedAt: 0, agents: [], encoded: [], points: [{ measurement: 'agent_metrics', agent_id: 'a', tags: {}, fields: { cpu_usage: value }, time: 0 }] }) as unknown as PreparedBatch;
 
 const check = (types: FieldTypesService, value: number | string) => types.conflicts(batch(value), (i) => `points[${i}]`, 'point');
-
-/** Settles what is pending, telling whether the promise has settled by then. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
-}
 
 afterEach(() => jest.restoreAllMocks());
 
