@@ -7,3 +7,4 @@ export * from './https.js';
 export * from './rate-limit/index.js';
 export * from './run-service.js';
 export * from './service-database.js';
+export * from './refreshing-cache.js';

@@ -1,0 +1,127 @@
+import { RefreshingCache } from './refreshing-cache.js';
+
+// The cache's rules with a clock of the test's own and loads the test settles one by one (the
+// services' use of it: services/ingest/src/auth/api-key.verifier.spec.ts, the gateway's revocation
+// and API-key integration tests).
+function setup(opts: { ttlMs?: number; maxEntries?: number } = {}) {
+  let now = 1_000;
+  const cache = new RefreshingCache<string, string | null>({ ttlMs: opts.ttlMs ?? 100, maxEntries: opts.maxEntries ?? 10, now: () => now });
+  const pending: { key: string; answer(v: string | null): void; fail(e: Error): void }[] = [];
+  const load = (key: string) => () =>
+    new Promise<string | null>((resolve, reject) => {
+      pending.push({ key, answer: resolve, fail: reject });
+    });
+  return { cache, pending, load, advance: (ms: number) => (now += ms) };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('RefreshingCache', () => {
+  it('shares one load between callers, then answers from the cache until the answer is due for a refresh', async () => {
+    const { cache, pending, load, advance } = setup();
+    const a = cache.get('k', load('k'));
+    const b = cache.get('k', load('k'));
+    expect(pending).toHaveLength(1);
+    pending[0]!.answer('v1');
+    expect(await a).toBe('v1');
+    expect(await b).toBe('v1');
+    advance(74);
+    expect(await cache.get('k', load('k'))).toBe('v1');
+    expect(pending).toHaveLength(1);
+  });
+
+  it('refreshes in the background past three quarters of its time, and serves the new answer after', async () => {
+    const { cache, pending, load, advance } = setup();
+    const first = cache.get('k', load('k'));
+    pending[0]!.answer('v1');
+    await first;
+    advance(75);
+    expect(await cache.get('k', load('k'))).toBe('v1');
+    expect(await cache.get('k', load('k'))).toBe('v1');
+    expect(pending).toHaveLength(2);
+    pending[1]!.answer('v2');
+    await turn();
+    advance(60); // past the first answer's time
+    expect(await cache.get('k', load('k'))).toBe('v2');
+    expect(pending).toHaveLength(2);
+  });
+
+  it('makes callers wait once an answer is out of time, and keeps nothing a load threw', async () => {
+    const { cache, pending, load, advance } = setup();
+    const first = cache.get('k', load('k'));
+    pending[0]!.answer('v1');
+    await first;
+    advance(100);
+    const second = cache.get('k', load('k'));
+    expect(pending).toHaveLength(2);
+    pending[1]!.fail(new Error('down'));
+    await expect(second).rejects.toThrow('down');
+    const third = cache.get('k', load('k'));
+    expect(pending).toHaveLength(3);
+    pending[2]!.answer('v3');
+    expect(await third).toBe('v3');
+  });
+
+  it('does not refresh again after a failed refresh, nor an answer refreshable() declines', async () => {
+    const { cache, pending, load, advance } = setup();
+    const first = cache.get('k', load('k'));
+    pending[0]!.answer('v1');
+    await first;
+    const refused = cache.get('r', load('r'));
+    pending[1]!.answer(null);
+    await refused;
+    advance(80);
+    await cache.get('k', load('k'));
+    pending[2]!.fail(new Error('down'));
+    await turn();
+    for (let i = 0; i < 5; i++) expect(await cache.get('k', load('k'))).toBe('v1');
+    expect(await cache.get('r', load('r'), (v) => v !== null)).toBeNull();
+    expect(pending).toHaveLength(3);
+  });
+
+  it('drops the oldest entries beyond its size', async () => {
+    const { cache, pending, load } = setup({ maxEntries: 2 });
+    for (const k of ['a', 'b', 'c']) {
+      const got = cache.get(k, load(k));
+      pending[pending.length - 1]!.answer(k === 'a' ? null : k);
+      await got;
+    }
+    expect(cache.size).toBe(2);
+    // 'a' left: asking for it loads again
+    void cache.get('a', load('a'));
+    expect(pending).toHaveLength(4);
+  });
+
+  it('forgets what a revocation picks, and neither keeps nor shares a load that was under way', async () => {
+    const { cache, pending, load } = setup();
+    for (const k of ['s1', 's2']) {
+      const got = cache.get(k, load(k));
+      pending[pending.length - 1]!.answer(`user-of-${k}`);
+      await got;
+    }
+    const onItsWay = cache.get('s3', load('s3'));
+    expect(cache.deleteWhere((v) => v === 'user-of-s1')).toBe(1);
+    // a caller after the revocation asks anew
+    const after = cache.get('s3', load('s3'));
+    expect(pending).toHaveLength(4);
+    pending[2]!.answer('stale');
+    expect(await onItsWay).toBe('stale');
+    pending[3]!.answer('fresh');
+    expect(await after).toBe('fresh');
+    expect(await cache.get('s3', load('s3'))).toBe('fresh');
+    expect(await cache.get('s2', load('s2'))).toBe('user-of-s2');
+    void cache.get('s1', load('s1'));
+    expect(pending).toHaveLength(5);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+
+  it('keeps nothing with a time of 0, but still shares a load', async () => {
+    const { cache, pending, load } = setup({ ttlMs: 0 });
+    const a = cache.get('k', load('k'));
+    const b = cache.get('k', load('k'));
+    pending[0]!.answer('v');
+    expect([await a, await b]).toEqual(['v', 'v']);
+    void cache.get('k', load('k'));
+    expect(pending).toHaveLength(2);
+  });
+});
