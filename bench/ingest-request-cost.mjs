@@ -2,9 +2,10 @@
 // What one steady-phase request costs the stack, closed loop: a fixed number of requests (the
 // steady phase's JSON batches of bench/ingest.mjs, one agent and two points each, over 10,000
 // agents and 20 API keys) kept `--connections` at a time in flight, and the CPU each process used
-// per request. Without the open-loop schedule and its 30-s phases, run-to-run noise is a few per
-// cent, so it tells a change to the request path from noise where bench/ingest.mjs's latencies on a
-// shared 2-core machine cannot (docs/benchmarks.md, item 33).
+// per request. Without the open-loop schedule the figure is steadier than bench/ingest.mjs's latencies,
+// but not by as much as one would like: on the sixth machine of docs/benchmarks.md (item 33) the same
+// code gave 497–632 µs of ingest CPU per request over four runs, so only a change well beyond a fifth
+// shows in one run; run both sides more than once.
 //
 //   node bench/ingest-request-cost.mjs [--requests 20000] [--connections 16] [--repeats 3]
 //        [--env ingest:KEY=VALUE …] [--no-build]
@@ -12,14 +13,13 @@
 // It starts profile "bench" of scripts/lib/infra.mjs and the six services from dist as
 // bench/ingest.mjs does (same ports: not while that runs), mints the keys through the gateway, sends
 // one round to warm up, then `--repeats` measured rounds, and stops what it started.
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
-import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
+import { PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
+import { ensureSecrets } from '../scripts/lib/setup.mjs';
 import { startStack } from '../scripts/lib/stack.mjs';
 import { steadyBody } from './lib/data.mjs';
 import { KeepAlivePool } from './lib/keepalive-client.mjs';
-import { mintKeys } from './lib/keys.mjs';
+import { buildServices, mintKeys, serviceSettings } from './lib/stack-setup.mjs';
 import { cpuMsOf, stackProcessGroups } from './lib/procstat.mjs';
 
 const { values: opt } = parseArgs({
@@ -41,12 +41,7 @@ for (const [k, v] of [
 ]) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a whole number ≥ 1`);
 }
-const extraEnv = { ingest: { INGEST_MAX_PER_IP: '0' } };
-for (const e of opt.env) {
-  const m = /^([a-z]+):([A-Z0-9_]+)=(.*)$/.exec(e);
-  if (!m) throw new Error(`--env must look like ingest:KEY=VALUE, not ${e}`);
-  (extraEnv[m[1]] ??= {})[m[2]] = m[3];
-}
+const extraEnv = serviceSettings(opt.env);
 const say = (m) => process.stdout.write(`\x1b[36m[request-cost]\x1b[0m ${m}\n`);
 const profile = PROFILES.bench;
 const AGENTS = 10_000;
@@ -106,8 +101,7 @@ async function main() {
   }
   if (!opt['no-build']) {
     say('building libraries and services (--no-build skips this)');
-    const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--exclude=web', '--output-style=stream'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...quietEnv() } });
-    if (r.status !== 0) throw new Error('the build failed');
+    buildServices();
   }
   const started = await ensureInfra('bench');
   const { secrets } = ensureSecrets(profile.dir);

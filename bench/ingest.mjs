@@ -41,7 +41,7 @@
 // emptied first: databases, streams, time series, Redis) --no-build
 // --no-write --label "text" --cpu-prof ingest[,registry,…] (a V8 profile per phase, see
 // bench/cpuprofile-top.mjs) --env ingest:KEY=VALUE (extra service settings; repeatable).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,11 +49,11 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
-import { ensureSecrets, quietEnv } from '../scripts/lib/setup.mjs';
+import { ensureSecrets } from '../scripts/lib/setup.mjs';
 import { replicaPort } from '../scripts/lib/stack.mjs';
 import { DIRECT_MEASUREMENT, PEAK_MEASUREMENT } from './lib/data.mjs';
 import { influxQuery as query } from './lib/influx.mjs';
-import { mintKeys } from './lib/keys.mjs';
+import { buildServices, mintKeys, serviceSettings } from './lib/stack-setup.mjs';
 import { readMachine, stackProcessGroups, startSampler } from './lib/procstat.mjs';
 
 const { values: opt } = parseArgs({
@@ -476,8 +476,7 @@ async function main() {
   const machine = machineInfo();
   if (build) {
     say('building libraries and services (npx nx run-many -t build --exclude=web); --no-build skips this');
-    const r = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--exclude=web', '--output-style=stream'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...quietEnv() } });
-    if (r.status !== 0) throw new Error('the build failed');
+    buildServices();
   }
   for (const svc of SERVICES) {
     if (!existsSync(path.join(ROOT, 'services', svc, 'dist', 'main.js'))) throw new Error(`services/${svc}/dist/main.js is missing: run without --no-build`);
@@ -485,15 +484,8 @@ async function main() {
   say('resetting the profile: databases, JetStream streams, InfluxDB databases, Redis');
   await resetState();
 
-  // Every simulated agent connects from 127.0.0.1, where 10,000 real agents would come from as many
-  // addresses: the per-address limit is lifted (the per-key limit stays, with the agents spread over
-  // --keys keys). --env ingest:INGEST_MAX_PER_IP=N puts it back.
-  const extraEnv = { ingest: { INGEST_MAX_PER_IP: '0' } };
-  for (const e of opt.env) {
-    const m = /^([a-z]+):([A-Z0-9_]+)=(.*)$/.exec(e);
-    if (!m) throw new Error(`--env must look like ingest:KEY=VALUE, not ${e}`);
-    (extraEnv[m[1]] ??= {})[m[2]] = m[3];
-  }
+  // the agents spread over --keys keys, each within ingest's per-key limit
+  const extraEnv = serviceSettings(opt.env);
   if (opt['cpu-prof']) {
     cpuProfDir = path.join(outDir, 'cpu');
     rmSync(cpuProfDir, { recursive: true, force: true });

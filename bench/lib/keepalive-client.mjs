@@ -1,8 +1,8 @@
 // A lean HTTP/1.1 client for the load generators: keep-alive connections over node:net, one request
 // at a time on each, requests written as one buffer and responses read with a small parser.
-// node:http's client spent about 0.2–0.35 ms of CPU per request on a slow machine, on the same
-// cores as the stack being measured: a third of a core at 1,000 requests/s that a fleet of real agents
-// would spend on their own machines (docs/benchmarks.md, item 33). Responses are parsed as far as
+// With node:http's client the steady load generator took 36 % of a core at 1,000 requests/s on the
+// sixth machine of docs/benchmarks.md (item 33), 15–19 % with this one: CPU taken from the cores the
+// stack is measured on, which a fleet of real agents spends on its own machines. Responses are parsed as far as
 // the servers measured need: a status line, headers, a body by Content-Length or chunked, or up to
 // the connection's end; `Connection: close` is honoured.
 import net from 'node:net';

@@ -1,11 +1,12 @@
+/** The share of its time after which a cached answer still in use is loaded again in the background. */
+export const REFRESH_AFTER_SHARE = 0.75;
+
 /** How a RefreshingCache keeps its answers. */
 export interface RefreshingCacheOptions {
   /** how long an answer is served (0: none is kept; callers asking at once still share one load) */
   ttlMs: number;
   /** most entries kept (the least recently stored leave first) */
   maxEntries: number;
-  /** share of ttlMs after which a request of the key starts a background refresh (default 0.75) */
-  refreshAfterShare?: number;
   now?: () => number;
 }
 
@@ -20,7 +21,7 @@ interface Entry<V> {
  * A bounded in-process cache of another service's answers (is this API key valid, is this session
  * active) for hot paths that must not wait for that service while a key is in use:
  * - callers asking for a key that is not cached share one load;
- * - a key still asked for once `refreshAfterShare` of its time has passed is loaded again in the
+ * - a key still asked for once REFRESH_AFTER_SHARE of its time has passed is loaded again in the
  *   background while its callers go on being answered from the cache, so a busy key never makes
  *   them wait (without it, every busy key's requests stalled behind one question every ttlMs:
  *   docs/benchmarks.md, item 33);
@@ -39,7 +40,7 @@ export class RefreshingCache<K, V> {
   private readonly now: () => number;
 
   constructor(private readonly opts: RefreshingCacheOptions) {
-    this.refreshAfterMs = opts.ttlMs * (opts.refreshAfterShare ?? 0.75);
+    this.refreshAfterMs = opts.ttlMs * REFRESH_AFTER_SHARE;
     this.now = opts.now ?? (() => Date.now());
   }
 

@@ -1,9 +1,10 @@
 import { jest } from '@jest/globals';
 import { AppError, type Principal } from '@agentmon/contracts';
+import { REFRESH_AFTER_SHARE } from '@agentmon/http-kit';
 import type { RpcClient } from '@agentmon/messaging';
 import { questionsOf, settled } from '../../test/support/pending.js';
 import type { IngestConfig } from '../config.js';
-import { ApiKeyVerifier, REFRESH_AFTER_SHARE } from './api-key.verifier.js';
+import { ApiKeyVerifier } from './api-key.verifier.js';
 
 // The cache's timing (unit: auth is a stand-in whose answers the test releases one by one; the
 // verifier against the real auth service over NATS is in test/agent-keys.int-spec.ts).

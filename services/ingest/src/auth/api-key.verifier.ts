@@ -7,9 +7,6 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 
 type Verdict = { principal: Principal } | { refused: AppError };
 
-/** Once this share of API_KEY_CACHE_MS has passed, a key in use is verified again in the background. */
-export const REFRESH_AFTER_SHARE = 0.75;
-
 /**
  * Resolves `amk_` keys through the auth service ('rpc.auth.api-key.verify.v1') and remembers the
  * answer, a refusal included, for API_KEY_CACHE_MS so the hot path does not ask auth on every
@@ -35,7 +32,7 @@ export class ApiKeyVerifier {
     @Inject(RpcClient) private readonly rpc: RpcClient,
     @Inject(INGEST_CONFIG) config: IngestConfig,
   ) {
-    this.cache = new RefreshingCache({ ttlMs: config.API_KEY_CACHE_MS, maxEntries: config.API_KEY_CACHE_SIZE, refreshAfterShare: REFRESH_AFTER_SHARE });
+    this.cache = new RefreshingCache({ ttlMs: config.API_KEY_CACHE_MS, maxEntries: config.API_KEY_CACHE_SIZE });
   }
 
   async verify(key: string, ip?: string): Promise<Principal> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { REFRESH_AFTER_SHARE } from '@agentmon/http-kit';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from '../influx/influx.client.js';
 import { LOGGER } from '../logger.token.js';
@@ -10,7 +11,7 @@ const KIND_OF_INFLUX: Record<string, Kind> = { float: 'number', integer: 'number
 /** how long what InfluxDB said about a measurement is trusted */
 export const TTL_MS = 5 * 60_000;
 /** after this long a measurement in use is asked about again in the background (its batches do not wait) */
-export const REFRESH_AFTER_MS = TTL_MS * 0.75;
+export const REFRESH_AFTER_MS = TTL_MS * REFRESH_AFTER_SHARE;
 /** how long a measurement stays unchecked after InfluxDB could not be asked */
 const UNKNOWN_TTL_MS = 10_000;
 /** the hot path waits this long at most for InfluxDB */
