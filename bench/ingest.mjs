@@ -15,7 +15,7 @@
 //      pause until its registrations are written and their events consumed (at most 45 s). Open-loop
 //      arrival schedule: latency counts from the time a request was due, so queueing is not hidden.
 //      Each request is one agent's JSON batch: one agent_metrics and one performance_metrics point.
-//   2. direct baseline: --batches (100) line-protocol batches of --batch-points (5,000) written
+//   2. direct baseline: --batches (300) line-protocol batches of --batch-points (5,000) written
 //      straight to InfluxDB's /write over --peak-connections (4) keep-alive connections, as fast as
 //      it answers, into ingest's own database (as measurement bench_base); the clock stops when a
 //      count query sees every point.
@@ -33,7 +33,9 @@
 //
 // Options (defaults shown): --duration 30 --warmup 10 --lead-in 5 (s of the steady load before its
 // measured window, reported apart) --idle 5 (s of no load, for the baseline CPU)
-// --rate 1000 --agents 10000 --connections 64 (steady keep-alive connections) --batches 100
+// --rate 1000 --agents 10000 --connections 64 (steady keep-alive connections) --batches 300 (1.5 million
+// points, phases of 3.7–5.7 s: long enough that both paths pay InfluxDB's cache snapshots and
+// compactions and ingest's one-off costs weigh less; 100 batches gave phases of 1.3–2.1 s; item 34)
 // --batch-points 5000 --peak-connections 4 --peak-agents 1000 --ingest-replicas 1 (ingest processes, the
 // load round robin over them; 2 on this 2-core machine cost more than they spread, see docs/benchmarks.md)
 // --settle 30 (s without progress before
@@ -65,7 +67,7 @@ const { values: opt } = parseArgs({
     rate: { type: 'string', default: '1000' },
     agents: { type: 'string', default: '10000' },
     connections: { type: 'string', default: '64' },
-    batches: { type: 'string', default: '100' },
+    batches: { type: 'string', default: '300' },
     'batch-points': { type: 'string', default: '5000' },
     'peak-connections': { type: 'string', default: '4' },
     'peak-agents': { type: 'string', default: '1000' },

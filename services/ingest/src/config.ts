@@ -20,6 +20,7 @@
  * | WRITE_CONCURRENCY   | 4                          | InfluxDB writes of one replica in flight at once (a full buffer waits for one of them) |
  * | AGENT_ANNOUNCE_INTERVAL_MS | 1000                | an agent this replica named in an agents message (registration and heartbeat for the registry) less than this long ago, saying the same about itself, is not named again; last_seen lags by at most this much; 0 = every batch names its agents; at most 10000 (the registry writes last_seen every 15 s by default) |
  * | STREAM_COMPRESS_MIN_BYTES | 65536 (64 KiB)       | a message of lines at least this large travels Brotli-compressed (`evt.ingest.telemetry.lines.br.v1`): NATS then stores and delivers about a seventh of the bytes (docs/benchmarks.md, item 32); 0 = never |
+ * | WRITER_OWN_LINES_BYTES | 67108864 (64 MiB)   | plain lines of the compressed messages this replica stored, kept (oldest out first) until its own writer takes them, so that it need not decompress what it compressed a moment before (docs/benchmarks.md, item 34); memory on top of MAX_INFLIGHT_BYTES; 0 = off |
  * | PUBLISH_LINGER_MS   | 5                          | under load (requests arrived while a small batch was being stored), how long the next group of small requests gathers before it is stored as one stream message; a lone request never waits; 0 = off |
  * | MAX_BODY_BYTES      | 10485760 (10 MiB)          | largest request body, after decompression (413 beyond) |
  * | MAX_POINTS          | 50000                      | most points (or lines) in one request (400 beyond) |
@@ -92,6 +93,7 @@ export const IngestConfigSchema = z.object({
   WRITE_BATCH_SIZE: positiveInt(20_000, 100_000),
   WRITE_FLUSH_MS: env.durationMs(500),
   WRITE_CONCURRENCY: positiveInt(4, 64),
+  WRITER_OWN_LINES_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   PUBLISH_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   STREAM_COMPRESS_MIN_BYTES: z.coerce.number().int().min(0).default(65_536),
   AGENT_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(1000),

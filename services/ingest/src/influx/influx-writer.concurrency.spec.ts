@@ -1,6 +1,7 @@
 // The writer's InfluxDB writes run side by side, at most WRITE_CONCURRENCY of them, and each
 // acknowledges only its own messages (or naks them when InfluxDB fails). It writes the messages' bytes
-// as they are, joined by newlines, and isolates the message InfluxDB refuses for good. Fakes stand in
+// as they are, joined by newlines (decompressing a compressed one, unless this replica kept its lines),
+// and isolates the message InfluxDB refuses for good. Fakes stand in
 // for JetStream and InfluxDB so that the test decides when each write answers.
 import { Registry } from 'prom-client';
 import pino from 'pino';
@@ -10,6 +11,7 @@ import { loadIngestConfig } from '../config.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxError, type InfluxClient } from './influx.client.js';
 import { InfluxWriterService, countLines } from './influx-writer.service.js';
+import { OwnLines } from './own-lines.js';
 
 interface PendingWrite {
   body: string;
@@ -30,11 +32,15 @@ class FakeInflux {
 class FakeMsg {
   state: 'open' | 'ack' | 'nak' | 'term' = 'open';
   readonly info = { deliveryCount: 1 };
+  readonly headers;
   constructor(
     readonly seq: number,
     readonly data: Uint8Array,
     readonly subject = 'evt.ingest.telemetry.lines.v1',
-  ) {}
+    msgId?: string,
+  ) {
+    this.headers = msgId === undefined ? undefined : { get: (name: string) => (name === 'Nats-Msg-Id' ? msgId : '') };
+  }
   working(): void {}
   ack(): void {
     this.state = 'ack';
@@ -55,9 +61,9 @@ function message(seq: number, points: number, field = 'v'): FakeMsg {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function writer(influx: FakeInflux, concurrency: number, batchSize = 100) {
+function writer(influx: FakeInflux, concurrency: number, batchSize = 100, ownLines = new OwnLines(1024 * 1024)) {
   const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency) });
-  const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }));
+  const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }), ownLines);
   // the consumer loop hands every message to accept(); the test does it itself
   const accept = (m: FakeMsg) => (svc as unknown as { accept(m: JsMsg): Promise<void> }).accept(m as unknown as JsMsg);
   const flush = () => (svc as unknown as { flush(): Promise<void> }).flush();
@@ -175,6 +181,30 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     influx.writes[0]!.resolve();
     await written;
     expect([plain.state, packed.state]).toEqual(['ack', 'ack']);
+  });
+
+  it('takes the lines this replica kept for a compressed message (OwnLines) instead of decompressing it; decompresses those of other replicas', async () => {
+    const influx = new FakeInflux();
+    const own = new OwnLines(1024 * 1024);
+    const { accept, flush } = writer(influx, 4, 100, own);
+    const mine = message(1, 20).data;
+    own.keep('b1:l0', mine);
+    // what the stream holds is not even Brotli: only the kept lines can make this message writable
+    const kept = new FakeMsg(1, Buffer.from('not brotli'), 'evt.ingest.telemetry.lines.br.v1', 'b1:l0');
+    const other = new FakeMsg(2, compressLines(message(2, 20).data), 'evt.ingest.telemetry.lines.br.v1', 'b2:l0');
+    await accept(kept);
+    await accept(other);
+    expect(own.heldBytes).toBe(0);
+    const written = flush();
+    await tick();
+    expect(influx.writes[0]!.body).toBe(`${Buffer.from(mine).toString()}\n${Buffer.from(message(2, 20).data).toString()}`);
+    influx.writes[0]!.resolve();
+    await written;
+    expect([kept.state, other.state]).toEqual(['ack', 'ack']);
+    // redelivered later (InfluxDB failed, the replica restarted): the lines are no longer kept, so it is decompressed
+    const again = new FakeMsg(1, Buffer.from('not brotli'), 'evt.ingest.telemetry.lines.br.v1', 'b1:l0');
+    await accept(again);
+    expect(again.state).toBe('term');
   });
 
   it('when InfluxDB refuses part of a write for good, writes each message alone and terminates only the refused one', async () => {

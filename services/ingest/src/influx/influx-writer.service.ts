@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, PubHeaders, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ALL_LINES_FILTER, COMPRESSED_LINES_SUBJECT, LINES_SUBJECT, STREAMS, decompressLines } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
@@ -9,6 +9,7 @@ import { LOGGER } from '../logger.token.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { InfluxClient, InfluxError } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
+import { OwnLines } from './own-lines.js';
 
 /** The writer's durable consumer: both subjects of lines (`evt.ingest.telemetry.lines.>`). */
 export const WRITER_DURABLE = 'ingest-influx-all-lines';
@@ -88,6 +89,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OwnLines) private readonly ownLines: OwnLines,
   ) {}
 
   /**
@@ -239,7 +241,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     let data = msg.data;
     if (msg.subject === COMPRESSED_LINES_SUBJECT) {
       try {
-        data = decompressLines(msg.data);
+        data = this.ownLinesOf(msg) ?? decompressLines(msg.data);
       } catch (err) {
         this.logger.error({ seq: msg.seq, bytes: msg.data.length, err: (err as Error).message }, 'telemetry message cannot be decompressed; terminated');
         msg.term();
@@ -260,6 +262,12 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
       // bounded: the next message waits until fewer than WRITE_CONCURRENCY writes are in flight
       while (this.writes.size >= this.config.WRITE_CONCURRENCY) await Promise.race(this.writes);
     } else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.config.WRITE_FLUSH_MS);
+  }
+
+  /** The plain lines of a compressed message this replica published a moment ago (OwnLines): no decompressing. */
+  private ownLinesOf(msg: JsMsg): Uint8Array | undefined {
+    const msgId = msg.headers?.get(PubHeaders.MsgIdHdr);
+    return msgId ? this.ownLines.take(msgId) : undefined;
   }
 
   /**

@@ -4,8 +4,9 @@ import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from './influx.client.js';
 import { InfluxSchemaService } from './influx-schema.service.js';
 import { InfluxWriterService } from './influx-writer.service.js';
+import { OwnLines } from './own-lines.js';
 
-/** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream. */
+/** InfluxDB: the v1 HTTP client, the schema migrations and the writer fed by JetStream (with the lines ingest compressed, OwnLines). */
 @Module({
   providers: [
     {
@@ -22,7 +23,8 @@ import { InfluxWriterService } from './influx-writer.service.js';
     },
     InfluxSchemaService,
     InfluxWriterService,
+    { provide: OwnLines, inject: [INGEST_CONFIG], useFactory: (config: IngestConfig) => new OwnLines(config.WRITER_OWN_LINES_BYTES) },
   ],
-  exports: [InfluxClient, InfluxSchemaService],
+  exports: [InfluxClient, InfluxSchemaService, OwnLines],
 })
 export class InfluxModule {}

@@ -18,6 +18,7 @@ import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-proto
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
 import { Details, oldestBefore, pointLimits, type PreparedBatch } from './point-rules.js';
 import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
+import { OwnLines } from '../influx/own-lines.js';
 
 /** batches up to this fraction of a stream message share messages with other requests (PublishCoalescer) */
 const COALESCE_FRACTION = 8;
@@ -62,6 +63,7 @@ export class IngestService {
     @Inject(BackfillMarks) private readonly backfill: BackfillMarks,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OwnLines) private readonly ownLines: OwnLines,
   ) {
     this.validator = new JsonBatchValidator(config.MAX_POINTS);
     this.otlp = new OtlpMetricsMapper(config.MAX_POINTS);
@@ -199,9 +201,16 @@ export class IngestService {
     throw new AppError('forbidden', `this API key is bound to agent ${boundAgent}; nothing was stored: ${first.path} ${first.reason}${more}`, details.list);
   }
 
-  /** Stores stream messages (large ones of lines compressed: `packed`); resolves once JetStream acknowledged every one. */
+  /**
+   * Stores stream messages (large ones of lines compressed: `packed`, their plain lines kept for this
+   * replica's writer: OwnLines); resolves once JetStream acknowledged every one.
+   */
   private async publishMessages(messages: StreamMessage[]): Promise<void> {
-    const stored = messages.map((m) => packed(m, this.config.STREAM_COMPRESS_MIN_BYTES));
+    const stored = messages.map((m) => {
+      const p = packed(m, this.config.STREAM_COMPRESS_MIN_BYTES);
+      if (p !== m) this.ownLines.keep(p.msgId, m.data);
+      return p;
+    });
     const publishAll = () => Promise.all(stored.map((m) => this.bus.publishRaw(m.subject, m.data, m.msgId)));
     try {
       await publishAll();
