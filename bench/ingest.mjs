@@ -34,8 +34,8 @@
 // Options (defaults shown): --duration 30 --warmup 10 --lead-in 5 (s of the steady load before its
 // measured window, reported apart) --idle 5 (s of no load, for the baseline CPU)
 // --rate 1000 --agents 10000 --connections 64 (steady keep-alive connections) --batches 300 (1.5 million
-// points, phases of 3.7–5.7 s: long enough that both paths pay InfluxDB's cache snapshots and
-// compactions and ingest's one-off costs weigh less; 100 batches gave phases of 1.3–2.1 s; item 34)
+// points, phases of 4.0–6.8 s: long enough that both paths pay InfluxDB's cache snapshots and
+// compactions and ingest's one-off costs weigh less; 100 batches gave phases of 1.3–2.3 s; item 34)
 // --batch-points 5000 --peak-connections 4 --peak-agents 1000 --ingest-replicas 1 (ingest processes, the
 // load round robin over them; 2 on this 2-core machine cost more than they spread, see docs/benchmarks.md)
 // --settle 30 (s without progress before
