@@ -3,6 +3,7 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
+  PubHeaders,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -29,6 +30,7 @@ import { currentRequestId, runWithRequestId } from '@agentmon/observability';
 import { batchesOf, isolate } from './batches.js';
 import { decodeJson, encodeJson } from './codec.js';
 import { natsConnectionOptions, type NatsTlsOptions } from './nats-tls.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -122,13 +124,16 @@ export class EventBus {
   private readonly followers: ConsumerMessages[] = [];
   /** the limits last given to ensureStreams, reused when a missing stream is re-created */
   private streamLimits: Partial<Record<StreamKey, StreamLimits>> = {};
+  private readonly publisher: JetStreamPublisher;
 
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(nc);
+  }
 
   /** `tls` (from natsTls in @agentmon/config) requires TLS, trusting its CA and presenting its client certificate. */
   static async connect(servers: string, name: string, logger: Logger, tls?: NatsTlsOptions): Promise<EventBus> {
@@ -176,12 +181,16 @@ export class EventBus {
     return this.publishRaw(subject, encodeEvent(subject, parsed.data), opts.msgId);
   }
 
-  /** Publishes bytes already validated and encoded by the caller (the ingest hot path). */
+  /**
+   * Publishes bytes already validated and encoded by the caller (the ingest hot path); resolves once
+   * JetStream has stored them. `msgId` is the de-duplication id (`Nats-Msg-Id`).
+   */
   async publishRaw(subject: EventSubject, data: Uint8Array, msgId?: string): Promise<PubAck> {
     const hdrs = natsHeaders();
     const requestId = currentRequestId();
     if (requestId) hdrs.set(HEADERS.requestId, requestId);
-    return this.js.publish(subject, data, { headers: hdrs, ...(msgId ? { msgID: msgId } : {}) });
+    if (msgId) hdrs.set(PubHeaders.MsgIdHdr, msgId);
+    return this.publisher.publish(subject, data, hdrs);
   }
 
   /** Ensures a durable consumer and processes its messages one at a time until close(). */

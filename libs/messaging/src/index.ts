@@ -4,3 +4,4 @@ export * from './rpc-handler.js';
 export * from './event-bus.js';
 export * from './messaging.module.js';
 export * from './nats-tls.js';
+export * from './jetstream-publisher.js';
