@@ -11,7 +11,13 @@ function setup(opts: { ttlMs?: number; maxEntries?: number } = {}) {
     new Promise<string | null>((resolve, reject) => {
       pending.push({ key, answer: resolve, fail: reject });
     });
-  return { cache, pending, load, advance: (ms: number) => (now += ms) };
+  /** `key` loaded and cached with `value` (the next load the test settles is then pending[1]) */
+  const cached = async (key: string, value: string | null) => {
+    const first = cache.get(key, load(key));
+    pending[pending.length - 1]!.answer(value);
+    await first;
+  };
+  return { cache, pending, load, cached, advance: (ms: number) => (now += ms) };
 }
 const turn = () => new Promise((r) => setImmediate(r));
 
@@ -30,10 +36,8 @@ describe('RefreshingCache', () => {
   });
 
   it('refreshes in the background past three quarters of its time, and serves the new answer after', async () => {
-    const { cache, pending, load, advance } = setup();
-    const first = cache.get('k', load('k'));
-    pending[0]!.answer('v1');
-    await first;
+    const { cache, pending, load, cached, advance } = setup();
+    await cached('k', 'v1');
     advance(75);
     expect(await cache.get('k', load('k'))).toBe('v1');
     expect(await cache.get('k', load('k'))).toBe('v1');
@@ -46,10 +50,8 @@ describe('RefreshingCache', () => {
   });
 
   it('makes callers wait once an answer is out of time, and keeps nothing a load threw', async () => {
-    const { cache, pending, load, advance } = setup();
-    const first = cache.get('k', load('k'));
-    pending[0]!.answer('v1');
-    await first;
+    const { cache, pending, load, cached, advance } = setup();
+    await cached('k', 'v1');
     advance(100);
     const second = cache.get('k', load('k'));
     expect(pending).toHaveLength(2);
@@ -62,10 +64,8 @@ describe('RefreshingCache', () => {
   });
 
   it('does not refresh again after a failed refresh, nor an answer refreshable() declines', async () => {
-    const { cache, pending, load, advance } = setup();
-    const first = cache.get('k', load('k'));
-    pending[0]!.answer('v1');
-    await first;
+    const { cache, pending, load, cached, advance } = setup();
+    await cached('k', 'v1');
     const refused = cache.get('r', load('r'));
     pending[1]!.answer(null);
     await refused;

@@ -1,4 +1,4 @@
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ClosedConnectionError, TimeoutError, createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 
 /** How long a publish waits for JetStream's acknowledgement (the JetStream client's default). */
@@ -13,19 +13,18 @@ interface Waiting {
   subject: string;
 }
 
-/** No stream listens to the subject (NATS answered "no responders"), as the JetStream client names it. */
+/**
+ * No stream listens to the subject (NATS answered "no responders"), named as the JetStream client
+ * names it (its own class is not part of the package's public API).
+ */
 export class JetStreamNotEnabled extends Error {
   override name = 'JetStreamNotEnabled';
-}
-
-export class PublishTimeoutError extends Error {
-  override name = 'TimeoutError';
 }
 
 /**
  * Publishes to JetStream and resolves with its acknowledgement, as `js.publish` does, with the same
  * errors (JetStreamApiError when JetStream refuses the message, JetStreamNotEnabled when no stream
- * listens to the subject, a TimeoutError after `timeoutMs`), but without a request object per
+ * listens to the subject, the NATS client's TimeoutError after `timeoutMs`), but without a request object per
  * message: one inbox subscription takes every reply, a map holds the waiting publishes, and one
  * timer expires the late ones. `js.publish` goes through `nc.request`, which builds two or three
  * Error objects with stack traces per message, one of them after every successful reply
@@ -46,12 +45,12 @@ export class JetStreamPublisher {
   ) {
     this.prefix = `${createInbox()}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.answered(err, msg) });
-    void nc.closed().then(() => this.failAll(new Error('the NATS connection is closed')));
+    void nc.closed().then(() => this.failAll(new ClosedConnectionError()));
   }
 
   /** Resolves once JetStream stored the message (or had stored one of the same `Nats-Msg-Id`: `duplicate`). */
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
-    if (this.sub.isClosed()) return Promise.reject(new Error('the NATS connection is closed'));
+    if (this.sub.isClosed()) return Promise.reject(new ClosedConnectionError());
     const token = String(++this.next);
     return new Promise<PubAck>((resolve, reject) => {
       this.waiting.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs, subject });
@@ -98,7 +97,7 @@ export class JetStreamPublisher {
     for (const [token, w] of this.waiting) {
       if (w.deadline > now) break;
       this.waiting.delete(token);
-      w.reject(new PublishTimeoutError(`timeout: JetStream did not acknowledge a publish to ${w.subject} within ${this.timeoutMs} ms`));
+      w.reject(new TimeoutError({ cause: new Error(`JetStream did not acknowledge a publish to ${w.subject} within ${this.timeoutMs} ms`) }));
     }
     if (this.waiting.size === 0) this.stopSweeper();
   }

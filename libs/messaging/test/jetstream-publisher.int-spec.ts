@@ -1,7 +1,7 @@
 // The JetStream publisher behind EventBus.publishRaw, against the real NATS server: it resolves with
 // JetStream's acknowledgement only once the message is stored, de-duplicates by Nats-Msg-Id, and
 // fails with the errors the JetStream client gives (no stream, JetStream refusing, no answer in time).
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, TimeoutError, connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamPublisher } from '@agentmon/messaging';
 import { TEST_INFRA } from '../../../test/support/test-env.js';
@@ -72,7 +72,7 @@ describe('JetStreamPublisher (real NATS JetStream)', () => {
     const listener = nc.subscribe('publisher-test-silent.x');
     const publisher = new JetStreamPublisher(nc, 300);
     const started = Date.now();
-    await expect(publisher.publish('publisher-test-silent.x', bytes('x'), withId())).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(publisher.publish('publisher-test-silent.x', bytes('x'), withId())).rejects.toBeInstanceOf(TimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(publisher.pending).toBe(0);
     listener.unsubscribe();
@@ -85,7 +85,7 @@ describe('JetStreamPublisher (real NATS JetStream)', () => {
     const waiting = publisher.publish('publisher-test-silent.y', bytes('x'), withId());
     listener.unsubscribe();
     await own.close();
-    await expect(waiting).rejects.toThrow(/closed/);
-    await expect(publisher.publish(`${SUBJECT}.d`, bytes('x'), withId())).rejects.toThrow(/closed/);
+    await expect(waiting).rejects.toBeInstanceOf(ClosedConnectionError);
+    await expect(publisher.publish(`${SUBJECT}.d`, bytes('x'), withId())).rejects.toBeInstanceOf(ClosedConnectionError);
   });
 });
