@@ -92,3 +92,20 @@ describe('LatestValuesService sending', () => {
     expect(sends[1]!.at - sends[0]!.at).toBe(ROUND_TRIP_MS);
   });
 });
+
+describe('LatestValuesService: a large send', () => {
+  it('goes out as a call per 250 agents, each written in a turn of the event loop of its own, every agent once', async () => {
+    const { redis, sends } = fakeRedis();
+    const latest = new LatestValuesService(redis, logger);
+    latest.observe(Array.from({ length: 600 }, (_, i) => point(`a${i}`, i)));
+    // a callback queued when the send begins runs before its last call is written
+    const order: string[] = [];
+    const sent = latest.flush().then(() => order.push('sent'));
+    setImmediate(() => order.push(`turn after ${sends.length} calls`));
+    await sent;
+    expect(sends.map((s) => s.agents.length)).toEqual([250, 250, 100]);
+    expect(sends.flatMap((s) => s.agents).sort()).toEqual(Array.from({ length: 600 }, (_, i) => `a${i}`).sort());
+    expect(order).toEqual(['turn after 1 calls', 'sent']);
+  });
+});
+

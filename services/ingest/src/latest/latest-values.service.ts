@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,28 +19,39 @@ const AGENTS_PER_CALL = 250;
  */
 export const LATEST_SEND_INTERVAL_MS = 1000;
 
+/** between an agent's fields in the one argument that carries them (JSON escapes every control character) */
+const FIELD_END = '\u001e';
+/** between a field's name and its `<time>:<json value>` */
+const NAME_END = '\u001d';
+
 /**
  * Sets fields of several agents' hashes to `<time>:<json value>` unless the hash already holds a
  * newer time for the field, so replicas and redelivered batches never put an older value over a
- * newer one. KEYS = the agents' hashes; ARGV[1] TTL ms; then per key: the number of fields n, then
- * n triples of field, time, encoded value. One call for many agents: a call per agent was most of
- * what a large batch cost ingest (and Redis) after the batch was stored. (The keys of one call
- * must share a slot under Redis Cluster; agentmon uses one Redis.)
+ * newer one. KEYS = the agents' hashes; ARGV[1] TTL ms; then per key one argument with all of its
+ * fields, each `<field>\x1d<time>:<json value>\x1e`. One call for many agents: a call per agent was
+ * most of what a large batch cost ingest (and Redis) after the batch was stored; one argument per
+ * agent rather than three per field: ioredis' work is per argument, and a send of 1,000 agents'
+ * values once a second held ingest's event loop for 6–26 ms on the eighth machine of
+ * docs/benchmarks.md (item 36). (The keys of one call must share a slot under Redis Cluster;
+ * agentmon uses one Redis.)
  */
 const SET_NEWER = `
 local changed = 0
-local a = 2
 for k = 1, #KEYS do
-  local n = tonumber(ARGV[a])
-  a = a + 1
-  for j = 1, n do
-    local cur = redis.call('HGET', KEYS[k], ARGV[a])
-    local t = tonumber(ARGV[a + 1])
+  local packed = ARGV[k + 1]
+  local pos = 1
+  while pos <= #packed do
+    local name_end = string.find(packed, '\\29', pos, true)
+    local field_end = string.find(packed, '\\30', name_end, true)
+    local field = string.sub(packed, pos, name_end - 1)
+    local value = string.sub(packed, name_end + 1, field_end - 1)
+    local t = tonumber(string.match(value, '^(%-?%d+):'))
+    local cur = redis.call('HGET', KEYS[k], field)
     if (not cur) or (tonumber(string.match(cur, '^(%-?%d+):')) or -1) < t then
-      redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 2])
+      redis.call('HSET', KEYS[k], field, value)
       changed = changed + 1
     end
-    a = a + 3
+    pos = field_end + 1
   end
   redis.call('PEXPIRE', KEYS[k], ARGV[1])
 end
@@ -112,19 +124,25 @@ export class LatestValuesService implements OnApplicationShutdown {
       const batch = this.pending.take();
       try {
         const agents = [...batch];
-        // one pipeline: one socket write for every call
-        const pipeline = this.redis.pipeline() as unknown as { agentmonSetNewerMany(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+        // a call per AGENTS_PER_CALL agents, each encoded and written in a turn of the event loop
+        // of its own, so that requests waiting meanwhile are answered between them
+        const calls: Promise<[Error | null, unknown][] | null>[] = [];
         for (let i = 0; i < agents.length; i += AGENTS_PER_CALL) {
+          if (i > 0) await nextTurn();
           const slice = agents.slice(i, i + AGENTS_PER_CALL);
           const args: (string | number)[] = slice.map(([agent]) => LATEST_PREFIX + agent);
           args.push(LATEST_TTL_MS);
           for (const [, fields] of slice) {
-            args.push(fields.size);
-            for (const [key, [time, value]] of fields) args.push(key, time, `${time}:${JSON.stringify(value)}`);
+            let packed = '';
+            for (const [key, [time, value]] of fields) packed += `${key}${NAME_END}${time}:${JSON.stringify(value)}${FIELD_END}`;
+            args.push(packed);
           }
+          const pipeline = this.redis.pipeline() as unknown as { agentmonSetNewerMany(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
           pipeline.agentmonSetNewerMany(slice.length, ...args);
+          // settled here, not only when all are: one may fail while the next is being encoded
+          calls.push(pipeline.exec().catch((err: Error) => [[err, null]]));
         }
-        const failed = (await pipeline.exec())?.find(([err]) => err);
+        const failed = (await Promise.all(calls)).flatMap((r) => r ?? []).find(([err]) => err);
         if (failed) throw failed[0];
       } catch (err) {
         // the live views miss these values until the next points come; the stored data is unaffected
