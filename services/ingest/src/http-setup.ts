@@ -9,9 +9,10 @@ import { installPushAdmission } from './backpressure/push-admission.js';
 import { IngestRateLimits } from './rate-limit/ingest-rate-limits.js';
 import { utf8JsonParser } from './ingest/utf8-body.js';
 import { installOtlpErrorEncoding } from './otlp/otlp-errors.js';
+import { PushRoutes } from './ingest/push-routes.js';
 
 /**
- * Fastify specifics of the ingest port:
+ * Fastify specifics of the ingest port (the push routes themselves: PushRoutes):
  * - JSON bodies with Fastify's parser (prototype-poisoning checks) after a UTF-8 check, up to MAX_BODY_BYTES;
  * - every other body (line protocol as text/plain, octet-stream, form-encoded from `curl
  *   --data-binary`, or no Content-Type) as a raw Buffer, up to the same limit;
@@ -33,6 +34,8 @@ export function configureIngestHttp(app: NestFastifyApplication, config: IngestC
   app.get(IngestRateLimits).install(fastify);
   // errors of /v1/metrics as google.rpc.Status, as OTLP/HTTP asks
   installOtlpErrorEncoding(fastify);
+  // the push routes, straight on Fastify (PushRoutes says why)
+  app.get(PushRoutes).install(fastify);
 }
 
 function addDecompression(fastify: FastifyInstance): void {

@@ -5,10 +5,12 @@ import { InfluxModule } from '../influx/influx.module.js';
 import { LatestModule } from '../latest/latest.module.js';
 import { StatsModule } from '../stats/stats.module.js';
 import { FieldTypesService } from './field-types.service.js';
-import { IngestController } from './ingest.controller.js';
 import { IngestService } from './ingest.service.js';
-import { OtlpController } from '../otlp/otlp.controller.js';
+import { PushRoutes } from './push-routes.js';
 
-/** The accept path: agent push in JSON, line protocol and OTLP/HTTP, into the TELEMETRY stream. */
-@Module({ imports: [AuthModule, StatsModule, InfluxModule, LatestModule, DownsampleModule], controllers: [IngestController, OtlpController], providers: [IngestService, FieldTypesService] })
+/**
+ * The accept path: agent push in JSON, line protocol and OTLP/HTTP, into the TELEMETRY stream. Its
+ * routes are Fastify routes (PushRoutes, installed by configureIngestHttp), not Nest controllers.
+ */
+@Module({ imports: [AuthModule, StatsModule, InfluxModule, LatestModule, DownsampleModule], providers: [IngestService, FieldTypesService, PushRoutes], exports: [PushRoutes] })
 export class IngestModule {}
