@@ -88,7 +88,7 @@ COPY --from=build /out/services/ingest ./services/ingest
 ENV PORT=8001
 EXPOSE 8001
 # Node options: scripts/lib/node-flags.mjs (why), the same for npm start and the benchmark
-CMD ["node", "--max-semi-space-size=4", "services/ingest/dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "--single-threaded-gc", "services/ingest/dist/main.js"]
 
 FROM runtime AS auth
 COPY --from=build /out/services/auth ./services/auth
