@@ -3,14 +3,19 @@
 // --cpu-prof ingest` or `node --cpu-prof`), by self time, by package or folder, and by inclusive time.
 //
 //   node bench/cpuprofile-top.mjs .agentmon/bench/cpu/ingest-peak-ingest.cpuprofile [--top 25] [--match services/]
+//        [--blocks 'latest-values|influx-writer|garbage']
 //
 // --match limits the inclusive table to frames whose file contains the text (e.g. services/ingest).
+// --blocks adds how long the work of each matching frame (the outermost match on a stack, by name and
+// file) held the thread at a time: consecutive samples under it count as one block, so a block is
+// as long as the event loop could answer nothing else. Blocks are only as fine as the sampling
+// interval (about 1 ms with `bench/ingest.mjs --cpu-prof`).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' }, match: { type: 'string' } },
+  options: { top: { type: 'string', default: '25' }, match: { type: 'string' }, blocks: { type: 'string' } },
 });
 if (positionals.length === 0) {
   console.error('usage: node bench/cpuprofile-top.mjs <file.cpuprofile> [--top N] [--match text]');
@@ -67,6 +72,43 @@ for (const file of positionals) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top))
     console.log(`  ${ms(v)} ${pct(v)}  ${k}`);
+  if (values.blocks) printBlocks(profile, nodes, parent, key, new RegExp(values.blocks), top);
+}
+
+/** Runs of consecutive samples under one job (the outermost frame matching `re`), by job. */
+function printBlocks(profile, nodes, parent, key, re, top) {
+  const jobOf = new Map();
+  const job = (id) => {
+    if (jobOf.has(id)) return jobOf.get(id);
+    let found = null;
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) if (re.test(key(nodes.get(cur)))) found = key(nodes.get(cur));
+    jobOf.set(id, found);
+    return found;
+  };
+  const blocks = new Map();
+  let current = null;
+  let length = 0;
+  const close = () => {
+    if (current) blocks.set(current, [...(blocks.get(current) ?? []), length / 1000]);
+  };
+  for (let i = 0; i < profile.samples.length; i++) {
+    const j = job(profile.samples[i]);
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    if (j === current) {
+      length += us;
+      continue;
+    }
+    close();
+    current = j;
+    length = us;
+  }
+  close();
+  const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(1);
+  console.log(`\n  blocks: how long each job held the thread at a time (ms)`);
+  const rows = [...blocks].map(([k, l]) => [k, l.sort((a, b) => a - b), l.reduce((n, x) => n + x, 0)]).sort((a, b) => b[2] - a[2]);
+  for (const [k, l, total] of rows.slice(0, top)) {
+    console.log(`  ${(total.toFixed(0) + ' ms').padStart(10)} in ${String(l.length).padStart(5)} blocks: p50 ${q(l, 0.5)}, p90 ${q(l, 0.9)}, p99 ${q(l, 0.99)}, max ${l[l.length - 1].toFixed(1)}  ${k}`);
+  }
 }
 
 function shortUrl(url) {
