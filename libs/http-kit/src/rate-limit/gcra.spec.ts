@@ -188,7 +188,12 @@ describe('RateLimiter without Redis', () => {
     const c = await limiter.consume([{ budget, key: 'y' }], 'local');
     expect([a.allowed, b.allowed, c.allowed]).toEqual([true, true, false]);
     expect(c).toMatchObject({ checkedBy: 'local', retryAfterSeconds: 30, outcomes: [{ remaining: 0, budget }] });
-    expect(await registry.getSingleMetricAsString('agentmon_rate_limit_decisions_total')).toMatch(/budget="login-user",outcome="limited"} 1/);
+    const decisions = await registry.getSingleMetricAsString('agentmon_rate_limit_decisions_total');
+    expect(decisions).toMatch(/budget="login-user",outcome="limited"} 1/);
+    // allowed decisions are tallied apart and added when the counter is read, each once
+    expect(decisions).toMatch(/budget="login-user",outcome="allowed"} 2/);
+    await limiter.consume([{ budget, key: 'w' }], 'local');
+    expect(await registry.getSingleMetricAsString('agentmon_rate_limit_decisions_total')).toMatch(/budget="login-user",outcome="allowed"} 3/);
   });
 
   it('refuses a cost the budget can never allow (a programming error, not a 429)', async () => {

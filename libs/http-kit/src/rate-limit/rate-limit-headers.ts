@@ -1,4 +1,4 @@
-import type { RateLimitDecision } from './rate-limiter.js';
+import type { RateLimitBudget, RateLimitDecision } from './rate-limiter.js';
 
 export const RATE_LIMIT_POLICY_HEADER = 'RateLimit-Policy';
 export const RATE_LIMIT_HEADER = 'RateLimit';
@@ -17,10 +17,25 @@ export const RATE_LIMIT_HEADER = 'RateLimit';
  */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<typeof RATE_LIMIT_POLICY_HEADER | typeof RATE_LIMIT_HEADER, string> | undefined {
   if (decision.outcomes.length === 0) return undefined;
-  return {
-    [RATE_LIMIT_POLICY_HEADER]: decision.outcomes.map((o) => `"${o.budget.name}";q=${o.budget.limit};w=${o.budget.windowSeconds}`).join(', '),
-    [RATE_LIMIT_HEADER]: decision.outcomes.map((o) => `"${o.budget.name}";r=${o.remaining};t=${Math.ceil(o.nextUnitMs / 1000)}`).join(', '),
-  };
+  let policy = '';
+  let state = '';
+  for (const o of decision.outcomes) {
+    const sep = policy === '' ? '' : ', ';
+    policy += sep + policyItem(o.budget);
+    state += `${sep}"${o.budget.name}";r=${o.remaining};t=${Math.ceil(o.nextUnitMs / 1000)}`;
+  }
+  return { [RATE_LIMIT_POLICY_HEADER]: policy, [RATE_LIMIT_HEADER]: state };
+}
+
+/** A budget's RateLimit-Policy item; budgets are frozen, so each is written once. */
+const policyItems = new WeakMap<RateLimitBudget, string>();
+function policyItem(budget: RateLimitBudget): string {
+  let item = policyItems.get(budget);
+  if (item === undefined) {
+    item = `"${budget.name}";q=${budget.limit};w=${budget.windowSeconds}`;
+    policyItems.set(budget, item);
+  }
+  return item;
 }
 
 /** Response header names a browser needs to be allowed to read (CORS `exposedHeaders`). */
