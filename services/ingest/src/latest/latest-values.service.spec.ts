@@ -7,26 +7,18 @@ import { LATEST_PREFIX, LATEST_SEND_INTERVAL_MS, LatestValuesService } from './l
 const ROUND_TRIP_MS = 50;
 
 /**
- * A Redis that records each pipeline it executes (the time and the agents of its script calls) and
- * answers after ROUND_TRIP_MS. The sending schedule is logic; what the script does to real hashes is
- * covered by ingest.int-spec.ts against Redis.
+ * A Redis that records each script call (its time and its agents) and answers after ROUND_TRIP_MS.
+ * The sending schedule is logic; what the script does to real hashes is
+ * covered by queries.int-spec.ts against Redis.
  */
 function fakeRedis() {
   const sends: { at: number; agents: string[] }[] = [];
   const redis = {
     defineCommand: () => undefined,
-    pipeline() {
-      const agents: string[] = [];
-      return {
-        agentmonSetNewerMany(count: number, ...args: unknown[]) {
-          agents.push(...(args.slice(0, count) as string[]).map((k) => k.slice(LATEST_PREFIX.length)));
-        },
-        exec: () =>
-          new Promise((resolve) => {
-            sends.push({ at: Date.now(), agents });
-            setTimeout(() => resolve([[null, agents.length]]), ROUND_TRIP_MS);
-          }),
-      };
+    agentmonSetNewerMany(count: number, ...args: unknown[]) {
+      const agents = (args.slice(0, count) as string[]).map((k) => k.slice(LATEST_PREFIX.length));
+      sends.push({ at: Date.now(), agents });
+      return new Promise((resolve) => setTimeout(() => resolve(agents.length), ROUND_TRIP_MS));
     },
   };
   return { redis: redis as unknown as Redis, sends };

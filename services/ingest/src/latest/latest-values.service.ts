@@ -126,7 +126,8 @@ export class LatestValuesService implements OnApplicationShutdown {
         const agents = [...batch];
         // a call per AGENTS_PER_CALL agents, each encoded and written in a turn of the event loop
         // of its own, so that requests waiting meanwhile are answered between them
-        const calls: Promise<[Error | null, unknown][] | null>[] = [];
+        const setNewerMany = (this.redis as unknown as { agentmonSetNewerMany(...a: unknown[]): Promise<unknown> }).agentmonSetNewerMany.bind(this.redis);
+        const calls: Promise<unknown>[] = [];
         for (let i = 0; i < agents.length; i += AGENTS_PER_CALL) {
           if (i > 0) await nextTurn();
           const slice = agents.slice(i, i + AGENTS_PER_CALL);
@@ -137,13 +138,11 @@ export class LatestValuesService implements OnApplicationShutdown {
             for (const [key, [time, value]] of fields) packed += `${key}${NAME_END}${time}:${JSON.stringify(value)}${FIELD_END}`;
             args.push(packed);
           }
-          const pipeline = this.redis.pipeline() as unknown as { agentmonSetNewerMany(...a: unknown[]): void; exec(): Promise<[Error | null, unknown][] | null> };
-          pipeline.agentmonSetNewerMany(slice.length, ...args);
           // settled here, not only when all are: one may fail while the next is being encoded
-          calls.push(pipeline.exec().catch((err: Error) => [[err, null]]));
+          calls.push(setNewerMany(slice.length, ...args).catch((err: Error) => err));
         }
-        const failed = (await Promise.all(calls)).flatMap((r) => r ?? []).find(([err]) => err);
-        if (failed) throw failed[0];
+        const failed = (await Promise.all(calls)).find((r) => r instanceof Error);
+        if (failed) throw failed;
       } catch (err) {
         // the live views miss these values until the next points come; the stored data is unaffected
         if (Date.now() - this.lastWarning > 60_000) {
