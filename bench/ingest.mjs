@@ -281,6 +281,36 @@ async function writerIdle() {
   return !w.error && w.pending === 0 && w.ackPending === 0;
 }
 
+/**
+ * InfluxDB's own counters (`/debug/vars`), summed over its HTTP listeners and shards: what it did for
+ * a phase's writes, read before the phase and again once its points were queryable. They tell one
+ * run's InfluxDB cost per point from another's (write sizes, cache snapshots, compactions, Go's GC).
+ */
+async function influxCounters() {
+  const res = await fetch(`${INFLUX}/debug/vars`);
+  if (!res.ok) throw new Error(`InfluxDB /debug/vars answered ${res.status}`);
+  const vars = await res.json();
+  const c = { writeReq: 0, writeReqBytes: 0, writeReqDurationNs: 0, pointsWrittenOK: 0, snapshots: 0, snapshotNs: 0, compactions: 0, compactionNs: 0 };
+  for (const [key, v] of Object.entries(vars)) {
+    const x = v?.values;
+    if (key.startsWith('httpd')) for (const f of ['writeReq', 'writeReqBytes', 'writeReqDurationNs', 'pointsWrittenOK']) c[f] += x[f] ?? 0;
+    if (key.startsWith('tsm1_engine')) {
+      c.snapshots += x.cacheCompactions ?? 0;
+      c.snapshotNs += x.cacheCompactionDuration ?? 0;
+      for (const kind of ['tsmLevel1', 'tsmLevel2', 'tsmLevel3', 'tsmOptimize', 'tsmFull']) {
+        c.compactions += x[`${kind}Compactions`] ?? 0;
+        c.compactionNs += x[`${kind}CompactionDuration`] ?? 0;
+      }
+    }
+  }
+  c.gcs = vars.memstats.NumGC;
+  c.gcPauseNs = vars.memstats.PauseTotalNs;
+  c.allocBytes = vars.memstats.TotalAlloc;
+  return c;
+}
+
+const counterDelta = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - a[k]]));
+
 async function peakPhase(label, target) {
   const expected = cfg.batches * cfg.batchPoints;
   let resolveStarted;
@@ -299,6 +329,7 @@ async function peakPhase(label, target) {
   };
   return phase(label, async (sampler) => {
     const stopWatch = watchWriter();
+    const influxBefore = await influxCounters();
     const sending = runWorker(job, (m) => m.type === 'started' && resolveStarted(m.at));
     // a worker that fails before it started sending ends the phase (and the run, which stops the stack)
     const start = await Promise.race([started, sending.then(() => Promise.reject(new Error('the load worker ended before it started sending')))]);
@@ -308,6 +339,7 @@ async function peakPhase(label, target) {
     const c = await counted;
     // CPU from the first request until every point was queryable (or the count gave up)
     const window = sampler.between(markStart, sampler.mark());
+    const influx = counterDelta(influxBefore, await influxCounters());
     const writerTimeline = (await stopWatch()).map((w) => ({ ...w, at: Math.round(w.at - send.start) }));
     const acceptS = (send.end - send.start) / 1000;
     const endToEndS = ((c.completeAt ?? c.lastChangeAt) - send.start) / 1000;
@@ -331,11 +363,30 @@ async function peakPhase(label, target) {
       countQueryMsMean: c.queryMsMean,
       writerTimeline,
       window,
+      influx,
     };
   });
 }
 
 let peakT0;
+
+/** What InfluxDB did for each peak phase, from its own counters (influxCounters). */
+function influxTable(r) {
+  const out = [
+    "**InfluxDB's own counters over each peak phase** (`/debug/vars`, from before the first request until every point was queryable; the count queries' reads included in the GC figures).",
+    '',
+    '| path | write requests | points per write | mean write time | cache snapshots (their time) | TSM compactions (their time) | Go GCs (pause in all) | allocated per point |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, x] of [['directly', r.direct], ['through ingest', r.peak]]) {
+    const i = x.influx;
+    const perWrite = i.writeReq ? i.pointsWrittenOK / i.writeReq : 0;
+    out.push(
+      `| ${name} | ${fmtInt(i.writeReq)} | ${fmtInt(Math.round(perWrite))} | ${i.writeReq ? fmtMs(i.writeReqDurationNs / i.writeReq / 1e6) : '–'} | ${i.snapshots} (${(i.snapshotNs / 1e9).toFixed(1)} s) | ${i.compactions} (${(i.compactionNs / 1e9).toFixed(1)} s) | ${i.gcs} (${fmtMs(i.gcPauseNs / 1e6)}) | ${i.pointsWrittenOK ? `${Math.round(i.allocBytes / i.pointsWrittenOK)} B` : '–'} |`,
+    );
+  }
+  return out;
+}
 
 function machineInfo() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -748,6 +799,7 @@ function markdown(r) {
     );
   }
   if (r.direct.window && r.peak.window) out.push('', ...windowTable(r));
+  if (r.direct.influx && r.peak.influx) out.push('', ...influxTable(r));
   out.push('');
   out.push('**CPU and memory per process** — CPU in % of one core (200% = the whole 2-core machine), mean over the phase (highest 1-s sample); memory = resident set, mean / highest MiB.');
   out.push('');

@@ -1,5 +1,6 @@
 // The writer's InfluxDB writes run side by side, at most WRITE_CONCURRENCY of them, and each
-// acknowledges only its own messages (or naks them when InfluxDB fails). It writes the messages' bytes
+// acknowledges only its own messages (or naks them when InfluxDB fails), marking in progress those
+// whose acknowledgement wait the write could outlast. It writes the messages' bytes
 // as they are, joined by newlines (decompressing a compressed one, unless this replica kept its lines),
 // and isolates the message InfluxDB refuses for good. Fakes stand in
 // for JetStream and InfluxDB so that the test decides when each write answers.
@@ -22,6 +23,7 @@ interface PendingWrite {
 }
 
 class FakeInflux {
+  readonly timeoutMs = 10_000;
   readonly writes: PendingWrite[] = [];
   write(body: string | Uint8Array | readonly Uint8Array[], rp: string): Promise<void> {
     const text = typeof body === 'string' ? body : Buffer.concat(Array.isArray(body) ? body : [body as Uint8Array]).toString('utf8');
@@ -31,7 +33,10 @@ class FakeInflux {
 
 class FakeMsg {
   state: 'open' | 'ack' | 'nak' | 'term' = 'open';
-  readonly info = { deliveryCount: 1 };
+  /** progress messages sent (working()) */
+  inProgress = 0;
+  /** when the stream stored it: now, unless a test says otherwise */
+  readonly info = { deliveryCount: 1, timestampNanos: Date.now() * 1e6 };
   readonly headers;
   constructor(
     readonly seq: number,
@@ -41,7 +46,9 @@ class FakeMsg {
   ) {
     this.headers = msgId === undefined ? undefined : { get: (name: string) => (name === 'Nats-Msg-Id' ? msgId : '') };
   }
-  working(): void {}
+  working(): void {
+    this.inProgress++;
+  }
   ack(): void {
     this.state = 'ack';
   }
@@ -61,8 +68,8 @@ function message(seq: number, points: number, field = 'v'): FakeMsg {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function writer(influx: FakeInflux, concurrency: number, batchSize = 100, ownLines = new OwnLines(1024 * 1024)) {
-  const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency) });
+function writer(influx: FakeInflux, concurrency: number, batchSize = 100, ownLines = new OwnLines(1024 * 1024), env: Record<string, string> = {}) {
+  const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency), ...env });
   const svc = new InfluxWriterService({} as never, influx as unknown as InfluxClient, {} as never, config, ingestMetrics(new Registry()), pino({ level: 'silent' }), ownLines);
   // the consumer loop hands every message to accept(); the test does it itself
   const accept = (m: FakeMsg) => (svc as unknown as { accept(m: JsMsg): Promise<void> }).accept(m as unknown as JsMsg);
@@ -129,6 +136,38 @@ describe('InfluxDB writer concurrency', () => {
     expect(influx.writes).toHaveLength(2);
     influx.writes[1]!.resolve();
     await second;
+  });
+});
+
+describe('InfluxDB writer: keeping messages from redelivery while they are written', () => {
+  const storedAgo = (m: FakeMsg, ms: number) => ((m.info as { timestampNanos: number }).timestampNanos = (Date.now() - ms) * 1e6);
+
+  it('marks in progress only the messages stored so long ago that the write could outlast their acknowledgement wait', async () => {
+    // WRITER_ACK_WAIT_MS 60 s, writes time out after 10 s: marked once stored more than 20 s ago
+    const influx = new FakeInflux();
+    const { accept, flush } = writer(influx, 4, 1000);
+    const [fresh, recent, old] = [message(1, 10), message(2, 10), message(3, 10)];
+    storedAgo(recent, 15_000);
+    storedAgo(old, 25_000);
+    for (const m of [fresh, recent, old]) await accept(m);
+    const written = flush();
+    await tick();
+    expect([fresh.inProgress, recent.inProgress, old.inProgress]).toEqual([0, 0, 1]);
+    influx.writes[0]!.resolve();
+    await written;
+    expect([fresh.state, recent.state, old.state]).toEqual(['ack', 'ack', 'ack']);
+  });
+
+  it('marks every message when the acknowledgement wait leaves no room beyond the write timeout', async () => {
+    const influx = new FakeInflux();
+    const { accept, flush } = writer(influx, 4, 1000, undefined, { WRITER_ACK_WAIT_MS: '20000' });
+    const msgs = [message(1, 10), message(2, 10)];
+    for (const m of msgs) await accept(m);
+    const written = flush();
+    await tick();
+    expect(msgs.map((m) => m.inProgress)).toEqual([1, 1]);
+    influx.writes[0]!.resolve();
+    await written;
   });
 });
 
@@ -223,6 +262,8 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     }
     while (msgs.some((m) => m.state === 'open')) await tick();
     expect(msgs.map((m) => m.state)).toEqual(['ack', 'term', 'ack']);
+    // fresh messages, but written one after another: each is marked in progress before every write it waits through
+    expect(msgs.map((m) => m.inProgress)).toEqual([1, 2, 3]);
   });
 
   it('naks what is not settled yet when InfluxDB fails while the messages are written one by one', async () => {

@@ -81,6 +81,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
+  /** age beyond which a message about to be written is first marked in progress (keepFromRedelivery) */
+  private readonly progressAfterMs: number;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -90,7 +92,11 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OwnLines) private readonly ownLines: OwnLines,
-  ) {}
+  ) {
+    // half the acknowledgement wait is left, less the longest a write can take: room for a clock
+    // skew of up to that half (0: every message is told about, as with a short wait)
+    this.progressAfterMs = Math.max(0, config.WRITER_ACK_WAIT_MS / 2 - influx.timeoutMs);
+  }
 
   /**
    * Resolves once the durable consumer exists, before the service accepts telemetry (Nest listens
@@ -289,7 +295,7 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     const { msgs, data, lines } = this.buffer;
     this.buffer = { msgs: [], data: [], lines: 0 };
     if (msgs.length === 0) return;
-    for (const m of msgs) m.working();
+    this.keepFromRedelivery(msgs);
     /** the messages not settled yet (acknowledged or terminated) */
     let open = msgs;
     try {
@@ -306,6 +312,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
           const rest = [...msgs];
           for (let i = 0; rest.length > 0; i++) {
             const m = rest[0]!;
+            // one write after another may outlast the acknowledgement wait of the last ones
+            for (const r of rest) r.working();
             const again = await this.write([data[i]!], countLines(data[i]!));
             if (again) {
               this.logger.error({ err: again.message, seq: m.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
@@ -327,6 +335,22 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     }
     this.failures = 0;
     for (const m of open) m.ack();
+  }
+
+  /**
+   * Tells JetStream that the messages about to be written are being worked on, restarting their
+   * acknowledgement wait (WRITER_ACK_WAIT_MS) so that a message that waited long in this replica (a
+   * backlog, InfluxDB down) is not handed to another replica while its write runs. Only those stored
+   * longer ago than `progressAfterMs`: a message can have been delivered no earlier than it was
+   * stored, so the others have more of their wait left than the write can take (InfluxDB's request
+   * timeout). The steady load's messages are all fresh, and a progress message for each was one NATS
+   * message in six of a batch's (docs/benchmarks.md, item 38). The age comes from the server's clock:
+   * a replica whose clock is behind by more than the margin may skip one it should not have, and
+   * the message is then written twice, which InfluxDB stores once.
+   */
+  private keepFromRedelivery(msgs: readonly JsMsg[]): void {
+    const storedBefore = (Date.now() - this.progressAfterMs) * 1e6;
+    for (const m of msgs) if (m.info.timestampNanos <= storedBefore) m.working();
   }
 
   /**

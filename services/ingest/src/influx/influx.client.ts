@@ -56,7 +56,8 @@ export function queryFailure(err: unknown): unknown {
 export class InfluxClient {
   private readonly base: string;
   private readonly authHeader: Record<string, string>;
-  private readonly timeoutMs: number;
+  /** longest a request (a write among them) may take before it fails */
+  readonly timeoutMs: number;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly https: boolean;
 
