@@ -6,14 +6,14 @@
 //   npx tsc -b services/ingest/tsconfig.build.json
 //   node bench/ingest-hotpath.mjs [--points 5000] [--rounds 40]
 //
-// Steps: the first batches of the fast path in a fresh process (before the JIT), then accept a line-protocol batch on the fast path (from the body's bytes: decoding,
-// check, the stream's normal form, the bytes of its stream messages; and with the body decoded as one string, as before), the same with nanosecond timestamps (every line rewritten), the latest
+// Steps: the first batches of the fast path in a fresh process (before the JIT), then accept a line-protocol batch on the fast path (check + the stream's normal form + the bytes
+// of its stream messages), the same with nanosecond timestamps (every line rewritten), the latest
 // values of the batch (decoded at once, or kept undecoded until sent), the slow path for comparison;
 // accept a JSON batch of one agent (2 points, as in the steady phase) with its messages; and the
 // writer's work for the batch (no decoding: a UTF-8 check, counting lines, joining messages).
 import { isUtf8 } from 'node:buffer';
 import { parseArgs } from 'node:util';
-import { decodePieces, scanLineProtocol } from '../services/ingest/dist/ingest/line-protocol.fast.js';
+import { scanLineProtocol } from '../services/ingest/dist/ingest/line-protocol.fast.js';
 import { parseLineProtocol } from '../services/ingest/dist/ingest/line-protocol.parser.js';
 import { JsonBatchValidator } from '../services/ingest/dist/ingest/json-batch.validator.js';
 import { batchMessages, cutAtNewlines, groupLines, joinPieces } from '../services/ingest/dist/ingest/batch-chunks.js';
@@ -53,17 +53,11 @@ function measure(name, perRound, fn) {
   );
 }
 
-/**
- * What the accept path does with a batch the fast path took, from the body's bytes (decoded in
- * pieces, as IngestService.acceptLines does; `whole`: as one string, as it did before item 38 of
- * docs/benchmarks.md) up to the bytes handed to JetStream.
- */
-function acceptFast(_body, raw, precision, whole = false) {
-  const pieces = whole ? [raw.toString('utf8')] : decodePieces(raw);
-  const fast = scanLineProtocol(pieces, precision, limits(), 50_000);
+/** What the accept path does with a batch the fast path took, up to the bytes handed to JetStream. */
+function acceptFast(body, raw, precision) {
+  const fast = scanLineProtocol(body, precision, limits(), 50_000);
   if (fast === null) throw new Error('the fast path gave up on the benchmark batch');
-  const chars = pieces.reduce((n, p) => n + p.length, 0);
-  const lines = fast.bodyPrefix && raw.length === chars ? raw.subarray(0, fast.textLength) : fast.bytes();
+  const lines = fast.bodyPrefix && raw.length === body.length ? raw.subarray(0, fast.text.length) : Buffer.from(fast.text);
   const header = { batchId: 'b', receivedAt: Date.now(), source: 'line', agents: fast.agents.map((id) => ({ id })) };
   return { fast, messages: batchMessages(header, lines.length <= MAX_MESSAGE ? [lines] : cutAtNewlines(lines, MAX_MESSAGE), MAX_MESSAGE) };
 }
@@ -88,9 +82,6 @@ console.log(`line protocol, fast path, the first 10 batches of a fresh process (
 let accepted;
 measure(`line protocol, fast path: ${points} lines (ms) → stream message bytes`, points, (i) => {
   accepted = acceptFast(bodies[i % bodies.length], raws[i % raws.length], 'ms');
-});
-measure(`… the same with the body decoded as one string (before item 38)`, points, (i) => {
-  acceptFast(bodies[i % bodies.length], raws[i % raws.length], 'ms', true);
 });
 const bytes = accepted.messages.reduce((n, m) => n + m.data.length, 0);
 console.log(`  (${accepted.messages.length} messages: lines and agents, ${bytes.toLocaleString('en-US')} bytes)`);

@@ -14,7 +14,7 @@ import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, packed, type Str
 import { AgentAnnouncements } from './agent-announcements.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
-import { decodePieces, scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
+import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
 import { parseLineProtocol, type Precision } from './line-protocol.parser.js';
 import { Details, oldestBefore, pointLimits, type PreparedBatch } from './point-rules.js';
 import { OtlpMetricsMapper } from '../otlp/otlp-metrics.mapper.js';
@@ -95,26 +95,19 @@ export class IngestService {
    * Line protocol: the fast path (line-protocol.fast.ts) when it takes the whole body, for a key
    * that may push for every agent of the batch, and InfluxDB holds no other type for its fields;
    * else the slow path (parseLineProtocol), which names every problem.
-   * `raw`: the body's bytes (UTF-8, checked), stored as they are when they are already the normal
-   * form. The fast path reads them decoded in pieces (decodePieces); the slow path as one string.
+   * `raw`: the body's bytes, stored as they are when the body is already in the normal form.
    */
-  async acceptLines(raw: Uint8Array, precision: Precision, boundAgent?: string): Promise<number> {
+  async acceptLines(body: string, precision: Precision, bodyBytes: number, boundAgent?: string, raw?: Uint8Array): Promise<number> {
     const receivedAt = Date.now();
     const limits = this.limits(receivedAt);
-    const pieces = decodePieces(raw);
-    const fast = scanLineProtocol(pieces, precision, limits, this.config.MAX_POINTS);
+    const fast = scanLineProtocol(body, precision, limits, this.config.MAX_POINTS);
     if (fast !== null) {
       // comments and blank lines only: nothing to store, no agent to speak for
       if (fast.points === 0) return 0;
       if ((boundAgent === undefined || fast.agents.every((a) => a === boundAgent)) && !(await this.fieldTypes.anyConflict(fast.fieldKinds))) {
-        let chars = 0;
-        for (const p of pieces) chars += p.length;
-        // the body's own bytes when they are the normal form and ASCII (characters are bytes)
-        const lines = fast.bodyPrefix && chars === raw.length ? raw.subarray(0, fast.textLength) : fast.bytes();
-        return this.store(this.fastAccepted(fast, receivedAt, lines), raw.length);
+        return this.store(this.fastAccepted(fast, receivedAt, body, raw), bodyBytes);
       }
     }
-    const body = pieces.length === 1 ? pieces[0]! : pieces.join('');
     const outcome = parseLineProtocol(body, precision, limits, this.config.MAX_POINTS);
     if (!outcome.ok) throw this.refusal('line', outcome.details, 'line');
     if (outcome.batch.points.length === 0) return 0;
@@ -122,7 +115,7 @@ export class IngestService {
     this.assertBoundAgent(outcome.batch, boundAgent, (i) => `lines[${lines[i] ?? i}].tags.agent_id`, 'lines');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `lines[${lines[i] ?? i}]`, 'line');
     if (conflict) throw this.refusal('line', conflict.details, conflict.what);
-    return this.store(this.prepared(outcome.batch), raw.length);
+    return this.store(this.prepared(outcome.batch), bodyBytes);
   }
 
   /** An OTLP ExportMetricsServiceRequest in proto3 JSON form (decoded from protobuf, or as sent). */
@@ -162,7 +155,9 @@ export class IngestService {
   }
 
   /** A line-protocol batch the fast path took: its text is stored, no point was built. */
-  private fastAccepted(fast: FastBatch, receivedAt: number, lines: Uint8Array): Accepted {
+  private fastAccepted(fast: FastBatch, receivedAt: number, body: string, raw: Uint8Array | undefined): Accepted {
+    // the body's own bytes when they are the normal form (ASCII, so that characters are bytes)
+    const lines = fast.bodyPrefix && raw !== undefined && raw.length === body.length ? raw.subarray(0, fast.text.length) : Buffer.from(fast.text);
     return {
       source: 'line',
       receivedAt,

@@ -29,16 +29,9 @@ import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, 
  * batch. Values are checked on every line.
  */
 export interface FastBatch {
-  /**
-   * the lines in the stream's normal form, joined by `\n` (no newline at either end); one string made
-   * on demand (for tests): the service takes `bytes()`, or the body's own bytes when `bodyPrefix`
-   */
-  readonly text: string;
-  /** the length of `text` */
-  textLength: number;
-  /** `text` as UTF-8 bytes, made from the pieces without joining them into one string first */
-  bytes(): Buffer;
-  /** `text` is the start of the body (the body's bytes, cut to `textLength`, are the message bytes) */
+  /** the lines in the stream's normal form, joined by `\n` (no newline at either end) */
+  text: string;
+  /** `text` is the start of the body (the body's bytes, cut to `text`, are the message bytes) */
   bodyPrefix: boolean;
   points: number;
   /** every agent_id of the batch, in the order of first appearance */
@@ -124,7 +117,6 @@ const KIND_OF: readonly FieldKind[] = ['number', 'number', 'boolean', 'string'];
 /** the characters of an agent id: [A-Za-z0-9._:-] */
 const AGENT_CHAR = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-') AGENT_CHAR[c.charCodeAt(0)] = 1;
-const NEWLINE = Buffer.from('\n');
 const BOOLEAN_WORDS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
 
 /** most timestamp digits whose milliseconds are computed exactly without BigInt (as the slow path does) */
@@ -139,13 +131,9 @@ const MAX_INTEGER_DIGITS = 18;
 
 interface Newest {
   shape: Shape;
-  /** the piece whose output holds the line, and where in that output */
-  piece: number;
   start: number;
   end: number;
   time: number;
-  /** the line's position in `text` (all the pieces' output joined) */
-  order: number;
 }
 
 /** The keys of a kind of line: measurement, tag keys, field keys and field kinds, in line order. */
@@ -184,44 +172,8 @@ const SHAPE_END = -2;
 const KIND_BASE = -10;
 const NO_SHAPE = Int32Array.of(SHAPE_END);
 
-/**
- * `body`: the whole body, or the body in pieces that each end with a newline (the last aside), as
- * `decodePieces` cuts it. One batch either way, with the same checks across the pieces (points,
- * one kind per field, each agent's newest line).
- */
-export function scanLineProtocol(body: string | readonly string[], precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
-  return new FastScanner(typeof body === 'string' ? [body] : body, precision, limits, maxPoints).run();
-}
-
-/** Most bytes of a piece `decodePieces` cuts (a longer line makes a longer piece). */
-export const PIECE_BYTES = 64 * 1024;
-
-/**
- * A UTF-8 body decoded as strings of at most `max` bytes each, cut after a newline (which never
- * occurs inside a multi-byte character). V8 puts a string of over 128 KiB in a space of its own,
- * mapped fresh from the system for it and given back when it dies: decoding a 5,000-line batch
- * (about 500 KB) as one string cost about 2.3 ms of page faults on a VM where they are dear,
- * against 0.04 ms in pieces (docs/benchmarks.md, item 38).
- */
-export function decodePieces(raw: Uint8Array, max = PIECE_BYTES): string[] {
-  const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  const pieces: string[] = [];
-  let start = 0;
-  while (start < buf.length) {
-    let end = start + max;
-    if (end >= buf.length) end = buf.length;
-    else {
-      const nl = buf.lastIndexOf(LF, end - 1);
-      if (nl >= start) end = nl + 1;
-      else {
-        const next = buf.indexOf(LF, end);
-        end = next === -1 ? buf.length : next + 1;
-      }
-    }
-    pieces.push(buf.toString('utf8', start, end));
-    start = end;
-  }
-  return pieces;
+export function scanLineProtocol(body: string, precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
+  return new FastScanner(body, precision, limits, maxPoints).run();
 }
 
 /**
@@ -229,8 +181,7 @@ export function decodePieces(raw: Uint8Array, max = PIECE_BYTES): string[] {
  * `\,` `\=` `\ ` in names and tag values, `\"` `\\` in strings), read by its shape: the fields start
  * after the first unescaped space.
  */
-function fieldsOf(texts: readonly string[], n: Newest): StoredPoint['fields'] {
-  const text = texts[n.piece]!;
+function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
   const { fieldKeys, fieldKeyWidths, kinds } = n.shape;
   const fields: StoredPoint['fields'] = {};
   // the first space not escaped (a name or tag holds no `\\`, so a space after a backslash is escaped)
@@ -284,62 +235,6 @@ function sameAt(s: string, at: number, key: string): boolean {
   return true;
 }
 
-/**
- * What the scanner found (a class rather than an object literal: with the getter of `text` in a
- * literal, V8 scanned the same batches at half the speed).
- */
-class ScannedBatch implements FastBatch {
-  readonly agents: string[];
-  private joined: string | undefined;
-
-  constructor(
-    /** each piece's output ('' for a piece without lines) */
-    private readonly texts: readonly string[],
-    readonly textLength: number,
-    readonly bodyPrefix: boolean,
-    readonly points: number,
-    private readonly found: readonly Agent[],
-    readonly fieldKinds: Map<string, Map<string, FieldKind>>,
-  ) {
-    this.agents = found.map((a) => a.id);
-  }
-
-  get text(): string {
-    return (this.joined ??= this.texts.filter((t) => t !== '').join('\n'));
-  }
-
-  bytes(): Buffer {
-    const parts: Buffer[] = [];
-    for (const t of this.texts) if (t !== '') parts.push(Buffer.from(t), NEWLINE);
-    parts.pop();
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  oldestBefore(t: number): [string, number][] {
-    const out: [string, number][] = [];
-    for (const a of this.found) if (a.oldest < t) out.push([a.id, a.oldest]);
-    return out;
-  }
-
-  newestLines(): NewestLine[] {
-    const texts = this.texts;
-    const out: NewestLine[] = [];
-    for (const a of this.found) {
-      for (const n of a.newest) {
-        if (n !== undefined) out.push({ agent_id: a.id, shape: n.shape.key, time: n.time, order: n.order, point: () => ({ agent_id: a.id, measurement: n.shape.measurement, fields: fieldsOf(texts, n), time: n.time }) });
-      }
-    }
-    return out;
-  }
-
-  newestPoints(): LatestPoint[] {
-    // in the order of the body, so that of two lines with one time the later one wins, as it does point by point
-    return this.newestLines()
-      .sort((x, y) => x.order - y.order)
-      .map((l) => l.point());
-  }
-}
-
 class FastScanner {
   private readonly shapes = new Map<string, Shape>();
   /** the shape last seen with each measurement */
@@ -366,13 +261,9 @@ class FastScanner {
   private points = 0;
   /** where readKey left the template comparison (-1: the key differed) */
   private keyT = -1;
-  /** the piece being read (`s`), its number, and where its output starts in `text` */
-  private s: string;
-  private piece = 0;
-  private base = 0;
 
   constructor(
-    private readonly pieces: readonly string[],
+    private readonly s: string,
     precision: Precision,
     private readonly limits: PointLimits,
     private readonly maxPoints: number,
@@ -381,47 +272,10 @@ class FastScanner {
     this.drop = DROP[precision];
     this.multiply = MULTIPLY[precision];
     this.receipt = ` ${limits.receivedAt}`;
-    this.s = pieces[0] ?? '';
   }
 
   run(): FastBatch | null {
-    const pieces = this.pieces;
-    /** each piece's output */
-    const texts: string[] = [];
-    /** the length of `text` so far (the pieces' output joined by newlines, the empty ones left out) */
-    let textLength = 0;
-    /** the output so far is the start of the body */
-    let bodyPrefix = true;
-    /** where in the body the next line must start for that to stay so (after the last line's newline) */
-    let next = 0;
-    /** where the piece starts in the body */
-    let offset = 0;
-    for (let p = 0; p < pieces.length; p++) {
-      const s = pieces[p]!;
-      const len = s.length;
-      this.base = textLength === 0 ? 0 : textLength + 1;
-      if (!this.scan(s, p)) return null;
-      const { out, runStart, prevEnd } = this;
-      const unchanged = out === '' && (prevEnd === -1 || runStart === 0);
-      const text = prevEnd === -1 ? '' : unchanged && prevEnd === len ? s : out + s.slice(runStart, prevEnd);
-      texts.push(text);
-      if (text !== '') {
-        bodyPrefix &&= unchanged && offset === next;
-        next = offset + prevEnd + 1;
-        textLength = this.base + text.length;
-      }
-      offset += len;
-    }
-    return new ScannedBatch(texts, textLength, bodyPrefix, this.points, this.agents, this.fieldKinds);
-  }
-
-  /** Reads the lines of one piece (false: give up). */
-  private scan(s: string, piece: number): boolean {
-    this.s = s;
-    this.piece = piece;
-    this.out = '';
-    this.runStart = 0;
-    this.prevEnd = -1;
+    const s = this.s;
     const len = s.length;
     let i = 0;
     for (;;) {
@@ -434,10 +288,41 @@ class FastScanner {
           i = nl === -1 ? len : nl;
         } else break;
       }
-      if (i >= len) return true;
+      if (i >= len) break;
       i = this.line(i);
-      if (i === -1) return false;
+      if (i === -1) return null;
     }
+    const { out, runStart, prevEnd, points } = this;
+    const bodyPrefix = out === '' && (prevEnd === -1 || runStart === 0);
+    const text = prevEnd === -1 ? '' : bodyPrefix && prevEnd === len ? s : out + s.slice(runStart, prevEnd);
+    const agents = this.agents;
+    return {
+      text,
+      bodyPrefix,
+      points,
+      agents: agents.map((a) => a.id),
+      fieldKinds: this.fieldKinds,
+      oldestBefore: (t) => {
+        const out: [string, number][] = [];
+        for (const a of agents) if (a.oldest < t) out.push([a.id, a.oldest]);
+        return out;
+      },
+      newestLines: () => {
+        const out: NewestLine[] = [];
+        for (const a of agents) {
+          for (const n of a.newest) {
+            if (n !== undefined) out.push({ agent_id: a.id, shape: n.shape.key, time: n.time, order: n.start, point: () => ({ agent_id: a.id, measurement: n.shape.measurement, fields: fieldsOf(text, n), time: n.time }) });
+          }
+        }
+        return out;
+      },
+      newestPoints() {
+        // in the order of the body, so that of two lines with one time the later one wins, as it does point by point
+        return this.newestLines()
+          .sort((x, y) => x.order - y.order)
+          .map((l) => l.point());
+      },
+    };
   }
 
   /**
@@ -694,13 +579,11 @@ class FastScanner {
     if (time < agent.oldest) agent.oldest = time;
     const outEnd = out.length + (end - runStart);
     const newest = agent.newest[shape!.index];
-    if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, piece: this.piece, start: outStart, end: outEnd, time, order: this.base + outStart };
+    if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
     else if (time >= newest.time) {
-      newest.piece = this.piece;
       newest.start = outStart;
       newest.end = outEnd;
       newest.time = time;
-      newest.order = this.base + outStart;
     }
     this.last = shape;
     this.out = out;
