@@ -158,6 +158,23 @@ describe('InfluxDB writer: keeping messages from redelivery while they are writt
     expect([fresh.state, recent.state, old.state]).toEqual(['ack', 'ack', 'ack']);
   });
 
+  it('marks the messages of a refused write again before each one-by-one write when the wait leaves no room', async () => {
+    const influx = new FakeInflux();
+    const { accept } = writer(influx, 4, 90, undefined, { WRITER_ACK_WAIT_MS: '10000' });
+    const msgs = [message(1, 30), message(2, 30, 'conflicting'), message(3, 30)];
+    for (const m of msgs) await accept(m);
+    influx.writes[0]!.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
+    for (let k = 1; k <= 3; k++) {
+      while (influx.writes.length <= k) await tick();
+      const w = influx.writes[k]!;
+      if (w.body.includes('conflicting')) w.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
+      else w.resolve();
+    }
+    while (msgs.some((m) => m.state === 'open')) await tick();
+    // once before the first write of all (every message), then before each write of one
+    expect(msgs.map((m) => m.inProgress)).toEqual([2, 3, 4]);
+  });
+
   it('marks every message when the acknowledgement wait leaves no room beyond the write timeout', async () => {
     const influx = new FakeInflux();
     const { accept, flush } = writer(influx, 4, 1000, undefined, { WRITER_ACK_WAIT_MS: '20000' });
@@ -262,8 +279,9 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     }
     while (msgs.some((m) => m.state === 'open')) await tick();
     expect(msgs.map((m) => m.state)).toEqual(['ack', 'term', 'ack']);
-    // fresh messages, but written one after another: each is marked in progress before every write it waits through
-    expect(msgs.map((m) => m.inProgress)).toEqual([1, 2, 3]);
+    // fresh messages, but written one after another: marked in progress once before those writes (they
+    // took less than WRITER_ACK_WAIT_MS - the write timeout, halved, so not again)
+    expect(msgs.map((m) => m.inProgress)).toEqual([1, 1, 1]);
   });
 
   it('naks what is not settled yet when InfluxDB fails while the messages are written one by one', async () => {

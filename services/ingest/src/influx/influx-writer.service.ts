@@ -83,6 +83,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
   private retireTimer: NodeJS.Timeout | undefined;
   /** age beyond which a message about to be written is first marked in progress (keepFromRedelivery) */
   private readonly progressAfterMs: number;
+  /** while the messages of a refused write are written one by one: how often they are marked in progress again */
+  private readonly remarkAfterMs: number;
 
   constructor(
     @Inject(EventBus) private readonly bus: EventBus,
@@ -96,6 +98,8 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
     // half the acknowledgement wait is left, less the longest a write can take: room for a clock
     // skew of up to that half (0: every message is told about, as with a short wait)
     this.progressAfterMs = Math.max(0, config.WRITER_ACK_WAIT_MS / 2 - influx.timeoutMs);
+    // marked again after this long, a write more still ends within the wait (0: before every write)
+    this.remarkAfterMs = Math.max(0, config.WRITER_ACK_WAIT_MS - influx.timeoutMs) / 2;
   }
 
   /**
@@ -310,10 +314,15 @@ export class InfluxWriterService implements OnApplicationBootstrap, BeforeApplic
           open = [];
         } else {
           const rest = [...msgs];
+          // one write after another may outlast the acknowledgement wait of the last ones: they are
+          // marked in progress now, and again whenever `remarkAfterMs` has passed since
+          let marked = -Infinity;
           for (let i = 0; rest.length > 0; i++) {
             const m = rest[0]!;
-            // one write after another may outlast the acknowledgement wait of the last ones
-            for (const r of rest) r.working();
+            if (Date.now() - marked >= this.remarkAfterMs) {
+              for (const r of rest) r.working();
+              marked = Date.now();
+            }
             const again = await this.write([data[i]!], countLines(data[i]!));
             if (again) {
               this.logger.error({ err: again.message, seq: m.seq }, 'InfluxDB refused lines of a telemetry message for good; terminated');
