@@ -22,7 +22,9 @@
 //   3. peak through ingest: the same batches posted to ingest's /api/v2/write the same way: accepted
 //      points/s (until the last 204) and end-to-end points/s (until a count query in InfluxDB sees
 //      every point), points lost = sent − stored.
-// CPU and memory of every process are sampled once a second from /proc during each phase. The
+// CPU and memory of every process are sampled once a second from /proc during each phase; NATS's
+// message counts over the steady window and InfluxDB's own counters over each peak phase are read
+// from their monitoring endpoints. The
 // results are printed as Markdown and written into docs/benchmarks.md (newest first; --no-write to
 // skip), and as JSON under .agentmon/<profile>/bench/.
 //
@@ -307,6 +309,41 @@ async function influxCounters() {
   c.gcPauseNs = vars.memstats.PauseTotalNs;
   c.allocBytes = vars.memstats.TotalAlloc;
   return c;
+}
+
+/**
+ * NATS's own message counts (its monitoring endpoint, which profile "bench" of scripts/lib/infra.mjs
+ * opens): the server's, and each named connection's (the services name theirs, e.g. `ingest-events`).
+ * null when the endpoint does not answer (a NATS started before it had one).
+ */
+async function natsCounts() {
+  const port = profile.nats.monitorPort;
+  if (!port) return null;
+  try {
+    const read = async (what) => {
+      const res = await fetch(`http://127.0.0.1:${port}/${what}`);
+      if (!res.ok) throw new Error(`NATS /${what} answered ${res.status}`);
+      return res.json();
+    };
+    const [varz, connz] = await Promise.all([read('varz'), read('connz?limit=1024')]);
+    const byName = {};
+    for (const c of connz.connections ?? []) {
+      const x = (byName[c.name || '(unnamed)'] ??= { in: 0, out: 0 });
+      x.in += c.in_msgs;
+      x.out += c.out_msgs;
+    }
+    return { in: varz.in_msgs, out: varz.out_msgs, byName };
+  } catch {
+    return null;
+  }
+}
+
+/** The messages between two natsCounts (a connection that closed in between is left out). */
+function natsDelta(a, b) {
+  if (!a || !b) return null;
+  const byName = {};
+  for (const [n, x] of Object.entries(b.byName)) byName[n] = { in: x.in - (a.byName[n]?.in ?? 0), out: x.out - (a.byName[n]?.out ?? 0) };
+  return { in: b.in - a.in, out: b.out - a.out, byName };
 }
 
 const counterDelta = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - a[k]]));
@@ -601,7 +638,10 @@ async function main() {
   const measuredWindow = new Promise((resolve) => (measuring = resolve));
   const steadyRun = runWorker(steadyJob(cfg.durationS, Math.round(cfg.rate * cfg.warmupS), cfg.leadInS), (m) => m.type === 'measuring' && measuring());
   if (cfg.leadInS > 0) await Promise.race([measuredWindow, steadyRun]);
+  // not awaited here: the CPU of the measured window is sampled from its first request
+  const natsBefore = natsCounts();
   const steady = await phase('steady', () => steadyRun);
+  const natsSteady = natsDelta(await natsBefore, await natsCounts());
   if (steady.leadIn) say(`steady lead-in: p50 ${fmtMs(steady.leadIn.latencyMs.p50)}, p95 ${fmtMs(steady.leadIn.latencyMs.p95)}, ${steady.leadIn.failed} errors`);
   const steadyEnd = now();
   say(`steady: p50 ${fmtMs(steady.latencyMs.p50)}, p95 ${fmtMs(steady.latencyMs.p95)}, p99 ${fmtMs(steady.latencyMs.p99)}, ${steady.failed} errors`);
@@ -675,6 +715,7 @@ async function main() {
     steadyMessages,
     downsamplingDuringSteady,
     drainAfterSteady,
+    natsSteady,
     direct,
     peak,
     drainAfterPeak,
@@ -769,6 +810,18 @@ function markdown(r) {
       r.downsamplingDuringSteady > 0
         ? `A 1-minute downsampling run of ingest (every 5 minutes by default, over every agent) shared the steady phase or the drain after it (${r.downsamplingDuringSteady} run${r.downsamplingDuringSteady > 1 ? 's' : ''}).`
         : 'No 1-minute downsampling run of ingest (every 5 minutes by default) fell into the steady phase.',
+    );
+  }
+  if (r.natsSteady) {
+    const requests = r.steady.ok + r.steady.failed;
+    const per = (n) => (n / requests).toFixed(2);
+    const conns = Object.entries(r.natsSteady.byName)
+      .filter(([, x]) => (x.in + x.out) / requests >= 0.05)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([n, x]) => `${n} ${per(x.in)} / ${per(x.out)}`);
+    out.push('');
+    out.push(
+      `NATS messages per steady request (its monitoring counters over the measured window): the server took in ${per(r.natsSteady.in)} and sent ${per(r.natsSteady.out)}; by connection, sent to the server / received from it: ${conns.join(', ')}.`,
     );
   }
   const steadyDrain = Object.entries(r.drainAfterSteady ?? {}).filter(([k]) => k !== 'timedOut');

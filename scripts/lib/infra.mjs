@@ -29,7 +29,8 @@ export const PROFILES = {
     dir: path.join(ROOT, '.agentmon', 'bench'),
     postgres: { host: '127.0.0.1', port: 5432, dbPrefix: 'agentmon_bench_' },
     redis: { port: 26379, own: true, db: 0 },
-    nats: { port: 24222, own: true },
+    // monitorPort: NATS's monitoring endpoint (/varz, /connz), which the benchmark reads for message counts
+    nats: { port: 24222, own: true, monitorPort: 28222 },
     influx: { port: 28086, rpcPort: 28088 },
     ports: { gateway: 28000, ingest: 28001, auth: 28002, registry: 28003, alerting: 28004, notification: 28005, web: 23000 },
   },
@@ -123,14 +124,15 @@ async function ensureRedis(profile) {
 }
 
 async function ensureNats(profile) {
-  const { port, own } = profile.nats;
+  const { port, own, monitorPort } = profile.nats;
   if (await portOpen(port)) return 'running';
   const bin = natsServerBinary();
   if (!bin) throw new Error(`NATS is not listening on 127.0.0.1:${port} and nats-server is not installed. Install it (Debian: apt-get install -y nats-server).`);
   const store = own ? path.join(profile.dir, 'nats') : '/var/lib/nats-server';
   mkdirSync(store, { recursive: true });
   log(`starting NATS with JetStream on ${port}`);
-  daemon(profile, 'nats', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store]);
+  // the monitoring port, where a profile has one, binds to the same address (-a) as the clients' port
+  daemon(profile, 'nats', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...(monitorPort ? ['-m', String(monitorPort)] : [])]);
   await waitForPort(port, 'NATS');
   return 'started';
 }
