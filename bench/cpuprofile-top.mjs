@@ -89,7 +89,9 @@ function printBlocks(profile, nodes, parent, key, re, top) {
   let current = null;
   let length = 0;
   const close = () => {
-    if (current) blocks.set(current, [...(blocks.get(current) ?? []), length / 1000]);
+    if (!current) return;
+    if (!blocks.has(current)) blocks.set(current, []);
+    blocks.get(current).push(length / 1000);
   };
   for (let i = 0; i < profile.samples.length; i++) {
     const j = job(profile.samples[i]);

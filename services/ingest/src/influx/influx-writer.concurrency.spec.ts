@@ -36,7 +36,7 @@ class FakeMsg {
   /** progress messages sent (working()) */
   inProgress = 0;
   /** when the stream stored it: now, unless a test says otherwise */
-  readonly info = { deliveryCount: 1, timestampNanos: Date.now() * 1e6 };
+  info = { deliveryCount: 1, timestampNanos: Date.now() * 1e6 };
   readonly headers;
   constructor(
     readonly seq: number,
@@ -67,6 +67,21 @@ function message(seq: number, points: number, field = 'v'): FakeMsg {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+
+const conflict = () => new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false);
+
+/** Refuses the first write in part, then answers the writes of one message each (refusing those with `conflicting`) until every message is settled. */
+async function refuseThenAnswerOneByOne(influx: FakeInflux, msgs: readonly FakeMsg[]): Promise<void> {
+  influx.writes[0]!.reject(conflict());
+  for (let k = 1; k <= msgs.length; k++) {
+    while (influx.writes.length <= k) await tick();
+    const w = influx.writes[k]!;
+    expect(w.body).toBe(Buffer.from(msgs[k - 1]!.data).toString());
+    if (w.body.includes('conflicting')) w.reject(conflict());
+    else w.resolve();
+  }
+  while (msgs.some((m) => m.state === 'open')) await tick();
+}
 
 function writer(influx: FakeInflux, concurrency: number, batchSize = 100, ownLines = new OwnLines(1024 * 1024), env: Record<string, string> = {}) {
   const config = loadIngestConfig({ WRITE_BATCH_SIZE: String(batchSize), WRITE_FLUSH_MS: '60000', WRITE_CONCURRENCY: String(concurrency), ...env });
@@ -140,7 +155,7 @@ describe('InfluxDB writer concurrency', () => {
 });
 
 describe('InfluxDB writer: keeping messages from redelivery while they are written', () => {
-  const storedAgo = (m: FakeMsg, ms: number) => ((m.info as { timestampNanos: number }).timestampNanos = (Date.now() - ms) * 1e6);
+  const storedAgo = (m: FakeMsg, ms: number) => (m.info.timestampNanos = (Date.now() - ms) * 1e6);
 
   it('marks in progress only the messages stored so long ago that the write could outlast their acknowledgement wait', async () => {
     // WRITER_ACK_WAIT_MS 60 s, writes time out after 10 s: marked once stored more than 20 s ago
@@ -163,14 +178,7 @@ describe('InfluxDB writer: keeping messages from redelivery while they are writt
     const { accept } = writer(influx, 4, 90, undefined, { WRITER_ACK_WAIT_MS: '10000' });
     const msgs = [message(1, 30), message(2, 30, 'conflicting'), message(3, 30)];
     for (const m of msgs) await accept(m);
-    influx.writes[0]!.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
-    for (let k = 1; k <= 3; k++) {
-      while (influx.writes.length <= k) await tick();
-      const w = influx.writes[k]!;
-      if (w.body.includes('conflicting')) w.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
-      else w.resolve();
-    }
-    while (msgs.some((m) => m.state === 'open')) await tick();
+    await refuseThenAnswerOneByOne(influx, msgs);
     // once before the first write of all (every message), then before each write of one
     expect(msgs.map((m) => m.inProgress)).toEqual([2, 3, 4]);
   });
@@ -269,15 +277,7 @@ describe('InfluxDB writer: the bytes of the stream', () => {
     const msgs = [message(1, 30), message(2, 30, 'conflicting'), message(3, 30)];
     for (const m of msgs) await accept(m);
     expect(influx.writes).toHaveLength(1);
-    influx.writes[0]!.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
-    for (let k = 1; k <= 3; k++) {
-      while (influx.writes.length <= k) await tick();
-      const w = influx.writes[k]!;
-      expect(w.body).toBe(Buffer.from(msgs[k - 1]!.data).toString());
-      if (w.body.includes('conflicting')) w.reject(new InfluxError('InfluxDB write answered 400: partial write: field type conflict', 400, false));
-      else w.resolve();
-    }
-    while (msgs.some((m) => m.state === 'open')) await tick();
+    await refuseThenAnswerOneByOne(influx, msgs);
     expect(msgs.map((m) => m.state)).toEqual(['ack', 'term', 'ack']);
     // fresh messages, but written one after another: marked in progress once before those writes (they
     // took less than WRITER_ACK_WAIT_MS - the write timeout, halved, so not again)
