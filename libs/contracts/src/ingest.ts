@@ -18,8 +18,11 @@ export type StoredPoint = z.infer<typeof StoredPointSchema>;
 
 /**
  * The agents of accepted telemetry, for registration and heartbeats (`evt.ingest.telemetry.agents.v1`).
- * Published with every message of points (`evt.ingest.telemetry.lines.v1`, see TelemetryLines) and
- * before the request is answered; small, so that the registry never reads the points themselves.
+ * An agent new to the ingest replica, or saying something new about itself, is published with its
+ * batch's points (`evt.ingest.telemetry.lines.v1`, see TelemetryLines) before the request is answered;
+ * an agent the replica named before is a heartbeat, published up to a second later with the other
+ * heartbeats of that time in a message of their own (no points share its batch_id; received_at is the
+ * earliest of theirs). Small, so that the registry never reads the points themselves.
  */
 export const TelemetryAgentsSchema = z.object({
   /** the id of the accepted batch (several small requests stored together share one) */

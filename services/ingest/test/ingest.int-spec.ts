@@ -519,6 +519,38 @@ describe('ingest service', () => {
     expect(namings(jsonAgent).map((a) => a.name)).toEqual(['Planner', 'Planner v2']);
   });
 
+  it("names a known agent's later batches in a heartbeat message of its own, an interval after they came, not with the batch", async () => {
+    const agentId = `agent-hb-apart-${RUN}`;
+    const measurement = `hb_apart_${RUN}`;
+    const write = async (i: number) => {
+      const r = await post(`/api/v2/write?precision=ms`, `${measurement},agent_id=${agentId} v=${i} ${Date.now() - 60_000 + i}`, { authorization: `Token ${KEY_WRITE}` });
+      expect(r.status).toBe(204);
+    };
+    await write(0);
+    const first = await batchOf(jsm, agentId);
+    expect(first.lines).toHaveLength(1);
+    // the interval of this suite is 3 s: past it the agent is a heartbeat
+    await new Promise((r) => setTimeout(r, 3_100));
+    const sentAt = Date.now();
+    await write(1);
+    const heartbeat = await eventually(
+      async () => [...(await streamBatches(jsm)).values()].find((b) => b.lines.length === 0 && b.agents.some((m) => m.agents.some((a) => a.id === agentId))),
+      (b) => b !== undefined,
+      10_000,
+    );
+    // on its own (no lines), the line-protocol heartbeats of that time, received when the batch was
+    expect(heartbeat).toBeDefined();
+    expect(heartbeat!.agents).toHaveLength(1);
+    expect(heartbeat!.agents[0]!).toMatchObject({ source: 'line', agents: expect.arrayContaining([{ id: agentId }]) });
+    expect(heartbeat!.agents[0]!.received_at).toBeGreaterThanOrEqual(sentAt);
+    expect(heartbeat!.agents[0]!.received_at).toBeLessThanOrEqual(Date.now());
+    // and the second batch itself was stored without an agents message naming it
+    const batches = [...(await streamBatches(jsm)).values()];
+    const withPoint = batches.filter((b) => b.points.some((p) => p.measurement === measurement && p.fields.v === 1));
+    expect(withPoint).toHaveLength(1);
+    expect(withPoint[0]!.agents.flatMap((m) => m.agents).filter((a) => a.id === agentId)).toEqual([]);
+  }, 30_000);
+
   it('deletes the consumer the writer had before the stream carried line protocol, and consumes both subjects of lines with its own', async () => {
     await expect(jsm.consumers.info(STREAMS.TELEMETRY.name, FORMER_WRITER_DURABLE)).rejects.toThrow(/not found/i);
     const mine = await jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE);

@@ -1,44 +1,86 @@
 import type { AgentInfo } from '@agentmon/contracts';
 
+type Source = 'json' | 'line' | 'otlp';
+
 interface Announced {
-  /** when the batch that announced the agent was received (epoch ms) */
+  /** when the batch that last named the agent was received (epoch ms) */
   at: number;
   /** what the agent said about itself then, beyond its id ('' for nothing) */
   info: string;
 }
 
+/** Heartbeats taken for one agents message: agents of one source, and the earliest time one of them was received. */
+export interface Heartbeats {
+  source: Source;
+  receivedAt: number;
+  agents: AgentInfo[];
+}
+
 /**
- * Which agents of an accepted batch its agents message names (`evt.ingest.telemetry.agents.v1`,
- * read by the registry for registration and heartbeats): an agent this replica announced less than
- * `intervalMs` ago, saying the same about itself, is left out. A peak of line-protocol batches
- * brings the same agents again and again, tens of times a second, and the registry read, validated
- * and merged each message's thousand agents only to find nothing new (0.44 µs of CPU per
- * point, docs/benchmarks.md, item 26). The registry's last_seen lags by at most `intervalMs` for it,
- * far below its own write throttle (HEARTBEAT_TIMEOUT_MS / 6).
+ * How long this replica remembers an agent it named, so that the agent's next batches are heartbeats
+ * (sent apart, see below) rather than announcements that go with the batch. Memory: the agents named in
+ * the last one or two of these windows (two maps, the older one dropped whole).
+ */
+export const KNOWN_FOR_MS = 10 * 60_000;
+
+/**
+ * Which agents of an accepted batch are named in an agents message (`evt.ingest.telemetry.agents.v1`,
+ * read by the registry for registration and heartbeats), and when.
  *
- * `due` gives the agents to name; `announced` records them once their message was stored, so that
- * a batch JetStream refused leaves nothing recorded and the agents of its retry are named again.
- * Memory: the agents announced in the last two intervals (two maps, the older one dropped whole).
+ * - An agent this replica has not named in the last `knownForMs`, or that says something new about
+ *   itself, is named in the batch's own agents message, stored before the request is answered: once a
+ *   request is acknowledged, the registry will learn of its agents even if ingest dies the next moment.
+ * - An agent named less than `intervalMs` ago, saying the same, is not named at all: a peak of
+ *   line-protocol batches brings the same agents tens of times a second (docs/benchmarks.md, item 26).
+ * - Any other agent, one this replica named before that only comes back, is a heartbeat: it waits, at
+ *   most `intervalMs`, for an agents message of its own with the other heartbeats of that time
+ *   (`takeHeartbeats`). At 1,000 small requests a second, each batch had an agents message of its own:
+ *   the registry then took a delivery, an acknowledgement and a merge per batch, and NATS stored twice
+ *   as many messages (item 39). A heartbeat lost with the replica that held it costs the agent
+ *   at most that much of its last_seen, which its next batch brings again.
+ *
+ * `due` gives the agents the batch's message names; `announced` records them once their message was
+ * stored, so that a batch JetStream refused leaves nothing recorded and the agents of its retry are
+ * named again. Heartbeats are recorded when queued; one whose message fails is put back
+ * (`returnHeartbeats`). Memory: the agents named in the last two `knownForMs`, and one queued
+ * heartbeat per agent.
  */
 export class AgentAnnouncements {
   private current = new Map<string, Announced>();
   private previous = new Map<string, Announced>();
   private rotatedAt = 0;
+  private readonly queued = new Map<Source, Map<string, { agent: AgentInfo; at: number }>>();
 
-  /** `intervalMs` 0: every batch names all of its agents */
-  constructor(private readonly intervalMs: number) {}
+  /** `intervalMs` 0: every batch names all of its agents, and nothing waits */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly knownForMs = Math.max(KNOWN_FOR_MS, 2 * intervalMs),
+  ) {}
 
-  /** The agents of a batch received at `at` that its agents message names (the list itself when all of them). */
-  due(agents: AgentInfo[], at: number): AgentInfo[] {
+  /**
+   * The agents of a batch received at `at` that its agents message names (the list itself when all of
+   * them). With `heartbeatsApart` false (the replica is shutting down) a heartbeat is named with its
+   * batch too, as an agent not seen for a while is.
+   */
+  due(agents: AgentInfo[], at: number, source: Source, heartbeatsApart = true): AgentInfo[] {
     if (this.intervalMs <= 0 || agents.length === 0) return agents;
     this.rotate(at);
     let out: AgentInfo[] | undefined;
     for (let i = 0; i < agents.length; i++) {
       const agent = agents[i]!;
+      const info = infoOf(agent);
       const last = this.current.get(agent.id) ?? this.previous.get(agent.id);
-      const known = last !== undefined && at - last.at < this.intervalMs && last.info === infoOf(agent);
-      if (known) out ??= agents.slice(0, i);
-      else out?.push(agent);
+      const known = last !== undefined && last.info === info;
+      const recent = known && at - last.at < this.intervalMs;
+      const heartbeat = known && !recent && heartbeatsApart;
+      if (heartbeat) this.queue(agent, info, at, source);
+      if (recent || heartbeat) {
+        out ??= agents.slice(0, i);
+        continue;
+      }
+      // named with its batch: a heartbeat still queued would be stored after, saying what it said before
+      if (this.queued.size > 0) for (const byId of this.queued.values()) byId.delete(agent.id);
+      out?.push(agent);
     }
     return out ?? agents;
   }
@@ -50,9 +92,57 @@ export class AgentAnnouncements {
     for (const agent of agents) this.current.set(agent.id, { at, info: infoOf(agent) });
   }
 
-  /** Every interval the older map goes: what it holds was announced at least an interval ago. */
+  get heartbeatsQueued(): boolean {
+    for (const byId of this.queued.values()) if (byId.size > 0) return true;
+    return false;
+  }
+
+  /** The queued heartbeats of one source (the one queued longest), no longer queued; undefined when none is. */
+  takeHeartbeats(): Heartbeats | undefined {
+    const first = this.queued.entries().next();
+    if (first.done) return undefined;
+    const [source, byId] = first.value;
+    this.queued.delete(source);
+    if (byId.size === 0) return this.takeHeartbeats();
+    let receivedAt = Infinity;
+    const agents: AgentInfo[] = [];
+    for (const { agent, at } of byId.values()) {
+      agents.push(agent);
+      if (at < receivedAt) receivedAt = at;
+    }
+    return { source, receivedAt, agents };
+  }
+
+  /**
+   * Heartbeats whose message was not stored, queued again: not those of an agent queued again since,
+   * nor of one that said something new about itself since (its batch named it).
+   */
+  returnHeartbeats(taken: Heartbeats): void {
+    for (const agent of taken.agents) {
+      if (this.queued.get(taken.source)?.has(agent.id)) continue;
+      const last = this.current.get(agent.id) ?? this.previous.get(agent.id);
+      if (last !== undefined && last.info !== infoOf(agent)) continue;
+      this.queueEntry(taken.source).set(agent.id, { agent, at: taken.receivedAt });
+    }
+  }
+
+  private queue(agent: AgentInfo, info: string, at: number, source: Source): void {
+    const byId = this.queueEntry(source);
+    const waiting = byId.get(agent.id);
+    // the earliest time counts: the message claims no later last_seen than every agent in it had
+    byId.set(agent.id, { agent, at: waiting ? Math.min(waiting.at, at) : at });
+    this.current.set(agent.id, { at, info });
+  }
+
+  private queueEntry(source: Source): Map<string, { agent: AgentInfo; at: number }> {
+    let byId = this.queued.get(source);
+    if (!byId) this.queued.set(source, (byId = new Map()));
+    return byId;
+  }
+
+  /** Every `knownForMs` the older map goes: what it holds was named at least that long ago. */
   private rotate(now: number): void {
-    if (now - this.rotatedAt < this.intervalMs) return;
+    if (now - this.rotatedAt < this.knownForMs) return;
     this.previous = this.current;
     this.current = new Map();
     this.rotatedAt = now;

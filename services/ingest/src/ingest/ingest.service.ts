@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppError, type AgentInfo } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
@@ -11,7 +11,7 @@ import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { IngestStatsService } from '../stats/ingest-stats.service.js';
 import { FieldTypesService } from './field-types.service.js';
 import { HEADER_ROOM, batchMessages, cutAtNewlines, groupLines, packed, type StreamMessage } from './batch-chunks.js';
-import { AgentAnnouncements } from './agent-announcements.js';
+import { AgentAnnouncements, type Heartbeats } from './agent-announcements.js';
 import { PublishCoalescer } from './publish-coalescer.js';
 import { JsonBatchValidator } from './json-batch.validator.js';
 import { scanLineProtocol, type FastBatch, type LatestPoint } from './line-protocol.fast.js';
@@ -46,13 +46,18 @@ interface Accepted {
  * acknowledged every message.
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements BeforeApplicationShutdown {
   private readonly validator: JsonBatchValidator;
   private readonly otlp: OtlpMetricsMapper;
   private readonly rawRetentionMs: number;
   private readonly coalescer: PublishCoalescer;
   private readonly announcements: AgentAnnouncements;
   private inflightBytes = 0;
+  /** the next send of queued heartbeats (AgentAnnouncements), when one is due */
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatSend: Promise<void> | undefined;
+  private closing = false;
+  private lastHeartbeatWarning = 0;
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
@@ -225,6 +230,54 @@ export class IngestService {
     this.metrics.chunks.inc(messages.length);
   }
 
+  /** Heartbeats queued by AgentAnnouncements go out an interval after the first of them was queued. */
+  private scheduleHeartbeats(): void {
+    if (this.heartbeatTimer !== undefined || this.heartbeatSend !== undefined || !this.announcements.heartbeatsQueued) return;
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      this.heartbeatSend = this.sendHeartbeats().finally(() => {
+        this.heartbeatSend = undefined;
+        if (!this.closing) this.scheduleHeartbeats();
+      });
+    }, this.config.AGENT_ANNOUNCE_INTERVAL_MS).unref();
+  }
+
+  /**
+   * One agents message per source of what is queued. A message JetStream does not store is queued
+   * again, for the next send (at most one heartbeat per agent waits, so memory stays bounded while
+   * NATS is away).
+   */
+  private async sendHeartbeats(): Promise<void> {
+    const failed: Heartbeats[] = [];
+    let lastError: unknown;
+    for (let taken = this.announcements.takeHeartbeats(); taken; taken = this.announcements.takeHeartbeats()) {
+      try {
+        const header = { batchId: randomUUID(), receivedAt: taken.receivedAt, source: taken.source, agents: taken.agents };
+        await this.publishMessages(batchMessages(header, [], this.maxMessageBytes));
+      } catch (err) {
+        failed.push(taken);
+        lastError = err;
+      }
+    }
+    for (const taken of failed) this.announcements.returnHeartbeats(taken);
+    if (failed.length > 0 && Date.now() - this.lastHeartbeatWarning > 60_000) {
+      this.lastHeartbeatWarning = Date.now();
+      this.logger.warn({ err: lastError, agents: failed.reduce((n, f) => n + f.agents.length, 0) }, 'agent heartbeats could not be stored in JetStream; will retry');
+    }
+  }
+
+  /**
+   * Shutting down: every agent of a batch accepted from now on is named with its batch, and the
+   * heartbeats still queued are sent (once; what fails then is lost, and each agent's next batch brings it again).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    await this.heartbeatSend;
+    if (this.announcements.heartbeatsQueued) await this.sendHeartbeats();
+  }
+
   private refusal(source: PreparedBatch['source'], details: Details, what: string): AppError {
     this.metrics.requests.inc({ source, outcome: 'invalid' });
     return new AppError('bad_request', details.message(what), details.list);
@@ -239,7 +292,8 @@ export class IngestService {
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
     // the agents its agents message names: not those this replica announced a moment ago
-    const agents = this.announcements.due(batch.agents, batch.receivedAt);
+    const agents = this.announcements.due(batch.agents, batch.receivedAt, batch.source, !this.closing);
+    this.scheduleHeartbeats();
     try {
       const max = this.maxMessageBytes;
       if (batch.lines.length <= max / COALESCE_FRACTION) {
