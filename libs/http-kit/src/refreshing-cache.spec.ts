@@ -3,13 +3,13 @@ import { RefreshingCache } from './refreshing-cache.js';
 // The cache's rules with a clock of the test's own and loads the test settles one by one (the
 // services' use of it: services/ingest/src/auth/api-key.verifier.spec.ts, the gateway's revocation
 // and API-key integration tests).
-function setup(opts: { ttlMs?: number; maxEntries?: number } = {}) {
+function setup(opts: { ttlMs?: number; maxEntries?: number; ttlOf?: (value: string | null) => number } = {}) {
   let now = 1_000;
-  const cache = new RefreshingCache<string, string | null>({ ttlMs: opts.ttlMs ?? 100, maxEntries: opts.maxEntries ?? 10, now: () => now });
-  const pending: { key: string; answer(v: string | null): void; fail(e: Error): void }[] = [];
-  const load = (key: string) => () =>
+  const cache = new RefreshingCache<string, string | null>({ ttlMs: opts.ttlMs ?? 100, ttlOf: opts.ttlOf, maxEntries: opts.maxEntries ?? 10, now: () => now });
+  const pending: { key: string; current: string | null | undefined; answer(v: string | null): void; fail(e: Error): void }[] = [];
+  const load = (key: string) => (current?: string | null) =>
     new Promise<string | null>((resolve, reject) => {
-      pending.push({ key, answer: resolve, fail: reject });
+      pending.push({ key, current, answer: resolve, fail: reject });
     });
   /** `key` loaded and cached with `value` (the next load the test settles is then pending[1]) */
   const cached = async (key: string, value: string | null) => {
@@ -123,5 +123,51 @@ describe('RefreshingCache', () => {
     expect([await a, await b]).toEqual(['v', 'v']);
     void cache.get('k', load('k'));
     expect(pending).toHaveLength(2);
+  });
+
+  it('keeps an answer as long as ttlOf says, and refreshes it at three quarters of that', async () => {
+    const { cache, pending, load, cached, advance } = setup({ ttlOf: (v) => (v === null ? 20 : 100) });
+    await cached('unknown', null);
+    advance(15);
+    expect(await cache.get('unknown', load('unknown'))).toBeNull();
+    expect(pending.map((p) => [p.key, p.current])).toEqual([
+      ['unknown', undefined],
+      ['unknown', null],
+    ]);
+    pending[1]!.answer(null);
+    await turn();
+    advance(20);
+    const waiting = cache.get('unknown', load('unknown'));
+    expect(pending).toHaveLength(3);
+    pending[2]!.answer('v');
+    expect(await waiting).toBe('v');
+    advance(99);
+    expect(cache.peek('unknown')).toBe('v');
+  });
+
+  it('loads again, and makes the caller wait, when the cached answer is not usable for it', async () => {
+    const { cache, pending, load, cached } = setup();
+    await cached('k', 'short');
+    const long = (v: string | null) => (v ?? '').length > 5;
+    expect(cache.cached('k', load('k'))).toBe('short');
+    expect(cache.cached('k', load('k'), undefined, long)).toBeUndefined();
+    const waiting = cache.get('k', load('k'), undefined, long);
+    const other = cache.get('k', load('k'), undefined, long);
+    // one load shared by both; it is not a refresh of the cached answer
+    expect(pending.map((p) => p.current)).toEqual([undefined, undefined]);
+    pending[1]!.answer('much longer');
+    expect([await waiting, await other]).toEqual(['much longer', 'much longer']);
+    expect(cache.cached('k', load('k'), undefined, long)).toBe('much longer');
+  });
+
+  it('peeks at a live answer without loading or refreshing it, and at nothing once it is out of time', async () => {
+    const { cache, pending, cached, advance } = setup();
+    expect(cache.peek('k')).toBeUndefined();
+    await cached('k', 'v1');
+    advance(90);
+    expect(cache.peek('k')).toBe('v1');
+    expect(pending).toHaveLength(1);
+    advance(10);
+    expect(cache.peek('k')).toBeUndefined();
   });
 });

@@ -95,4 +95,21 @@ describe('FieldTypesService', () => {
     questions[1]!.answer([['cpu_usage', 'string']]);
     expect(await waiting).not.toBeNull();
   });
+
+  it('takes batches unchecked for 10 s when InfluxDB cannot answer, without asking again meanwhile', async () => {
+    const { types, questions, at } = setup();
+    const first = check(types, 1);
+    questions[0]!.fail(new Error('timeout'));
+    expect(await first).toBeNull();
+    at(9_999);
+    // unknown types: nothing to disagree with, and no question per batch while InfluxDB is away
+    expect(await settled(check(types, 'x'))).toBe(true);
+    expect(await check(types, 'x')).toBeNull();
+    expect(questions).toHaveLength(1);
+    at(10_000);
+    const waiting = check(types, 'x');
+    expect(await settled(waiting)).toBe(false);
+    questions[1]!.answer([['cpu_usage', 'float']]);
+    expect(await waiting).not.toBeNull();
+  });
 });

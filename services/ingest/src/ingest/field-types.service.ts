@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { REFRESH_AFTER_SHARE } from '@agentmon/http-kit';
+import { REFRESH_AFTER_SHARE, RefreshingCache } from '@agentmon/http-kit';
 import { INGEST_CONFIG, type IngestConfig } from '../config.js';
 import { InfluxClient } from '../influx/influx.client.js';
 import { LOGGER } from '../logger.token.js';
 import { Details, KIND_NAME, type FieldKind, type PreparedBatch } from './point-rules.js';
 
 type Kind = FieldKind;
+/** what InfluxDB holds for a measurement: field → the kinds it was written with; null: InfluxDB could not be asked */
+type Fields = Map<string, Set<Kind>> | null;
 const KIND_OF_INFLUX: Record<string, Kind> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
 /** how long what InfluxDB said about a measurement is trusted */
 export const TTL_MS = 5 * 60_000;
@@ -18,33 +20,31 @@ const UNKNOWN_TTL_MS = 10_000;
 const LOOKUP_TIMEOUT_MS = 1000;
 const MAX_MEASUREMENTS = 10_000;
 
-interface Entry {
-  /** null: InfluxDB could not be asked; the measurement is not checked until `expires` */
-  fields: Map<string, Set<Kind>> | null;
-  expires: number;
-  /** from then on a batch of the measurement starts a background refresh */
-  refreshAt: number;
-}
+/** only what InfluxDB answered is asked about again ahead of its expiry; not knowing simply runs out */
+const answered = (fields: Fields) => fields !== null;
 
 /**
  * InfluxDB keeps one type per field (per shard) and refuses a point that disagrees, after the batch
  * was acknowledged. To refuse such a point at the edge instead, the accept path compares each field
- * with the types InfluxDB already holds for the measurement (SHOW FIELD KEYS, cached per replica and
- * updated by every accepted batch). When InfluxDB cannot answer within a second the batch is taken
- * unchecked: accepting must not depend on InfluxDB.
+ * with the types InfluxDB already holds for the measurement (SHOW FIELD KEYS, cached per replica in a
+ * RefreshingCache and updated by every accepted batch). When InfluxDB cannot answer within a second
+ * the measurement is taken unchecked for UNKNOWN_TTL_MS: accepting must not depend on InfluxDB.
  *
  * Batches wait for InfluxDB only when a measurement is unknown, its types have expired, or a batch
- * brings a field this replica has not seen; then every batch that needs the answer shares one
- * question. A measurement in use is asked about again in the background once three quarters of
- * TTL_MS have passed, while its batches go on being checked against what is cached: without that,
- * every busy measurement held all of its batches behind a SHOW FIELD KEYS (one per batch, at once)
- * every five minutes. A background question that fails leaves the cached types as they are.
+ * brings a field this replica has not seen (another replica may have written it since); then every
+ * batch that needs the answer shares one question. A measurement in use is asked about again in the
+ * background once three quarters of TTL_MS have passed, while its batches go on being checked against
+ * what is cached: without that, every busy measurement held all of its batches behind a SHOW FIELD
+ * KEYS every five minutes. A background question that fails leaves the cached types as they are
+ * until they expire.
  */
 @Injectable()
 export class FieldTypesService {
-  private readonly cache = new Map<string, Entry>();
-  /** questions to InfluxDB under way, by measurement */
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly cache = new RefreshingCache<string, Fields>({
+    ttlMs: TTL_MS,
+    ttlOf: (fields) => (fields === null ? UNKNOWN_TTL_MS : TTL_MS),
+    maxEntries: MAX_MEASUREMENTS,
+  });
 
   constructor(
     @Inject(InfluxClient) private readonly influx: InfluxClient,
@@ -64,7 +64,7 @@ export class FieldTypesService {
 
     const details = new Details();
     batch.points.forEach((p, i) => {
-      const known = this.cache.get(p.measurement)?.fields;
+      const known = this.cache.peek(p.measurement);
       if (!known) return;
       for (const f in p.fields) {
         const kinds = known.get(f);
@@ -86,7 +86,7 @@ export class FieldTypesService {
   async anyConflict(kinds: ReadonlyMap<string, ReadonlyMap<string, Kind>>): Promise<boolean> {
     await this.refresh(kinds);
     for (const [m, fields] of kinds) {
-      const known = this.cache.get(m)?.fields;
+      const known = this.cache.peek(m);
       if (!known) continue;
       for (const [f, kind] of fields) {
         const stored = known.get(f);
@@ -99,73 +99,52 @@ export class FieldTypesService {
   /** Records the types of an accepted batch, so the next batch is checked against them at once. */
   remember(batch: PreparedBatch): void {
     for (const p of batch.points) {
-      const e = this.cache.get(p.measurement);
-      if (!e?.fields) continue;
-      for (const f in p.fields) addKind(e.fields, f, typeof p.fields[f] as Kind);
+      const known = this.cache.peek(p.measurement);
+      if (!known) continue;
+      for (const f in p.fields) addKind(known, f, typeof p.fields[f] as Kind);
     }
   }
 
   /** `remember` for a batch given as measurement → field → kind. */
   rememberKinds(kinds: ReadonlyMap<string, ReadonlyMap<string, Kind>>): void {
     for (const [m, fields] of kinds) {
-      const e = this.cache.get(m);
-      if (!e?.fields) continue;
-      for (const [f, kind] of fields) addKind(e.fields, f, kind);
+      const known = this.cache.peek(m);
+      if (!known) continue;
+      for (const [f, kind] of fields) addKind(known, f, kind);
     }
   }
 
-  /** Asks InfluxDB about the measurements whose cached types are missing, old or lack a field of the batch. */
+  /**
+   * Has the cache answer for every measurement of the batch, waiting only where it must ask
+   * InfluxDB: a measurement not cached, expired, or whose cached fields lack one of the batch's.
+   */
   private async refresh(byMeasurement: ReadonlyMap<string, { keys(): Iterable<string> }>): Promise<void> {
-    const now = Date.now();
-    const stale: string[] = [];
+    let waits: Promise<Fields>[] | undefined;
     for (const [m, fields] of byMeasurement) {
-      const e = this.cache.get(m);
-      if (!e || e.expires <= now) stale.push(m);
-      // a field this replica has not seen may have been written by another one since
-      else if (e.fields !== null && !hasAll(e.fields, fields.keys())) stale.push(m);
-      else if (e.fields !== null && now >= e.refreshAt && !this.loading.has(m)) void this.loadOnce(m, e);
+      const load = (current?: Fields) => this.load(m, current !== undefined);
+      const usable = (known: Fields) => known === null || hasAll(known, fields.keys());
+      if (this.cache.cached(m, load, answered, usable) === undefined) (waits ??= []).push(this.cache.get(m, load, answered, usable));
     }
-    if (stale.length > 0) await Promise.all(stale.map((m) => this.loadOnce(m)));
+    if (waits) await Promise.all(waits);
   }
 
-  /** One question per measurement at a time; `current`: a background refresh of these cached types. */
-  private loadOnce(measurement: string, current?: Entry): Promise<void> {
-    const under = this.loading.get(measurement);
-    if (under) return under;
-    const asked: Promise<void> = this.load(measurement, current).finally(() => {
-      if (this.loading.get(measurement) === asked) this.loading.delete(measurement);
-    });
-    this.loading.set(measurement, asked);
-    return asked;
-  }
-
-  private async load(measurement: string, current?: Entry): Promise<void> {
-    const db = this.config.INFLUX_DATABASE;
-    let entry: Entry;
+  /**
+   * What InfluxDB holds for the measurement. When it cannot be asked: null (the measurement goes
+   * unchecked for a while), or, for a background refresh, the error (the cached types stay).
+   */
+  private async load(measurement: string, refreshing: boolean): Promise<Fields> {
     try {
       const fields = new Map<string, Set<Kind>>();
-      for (const [key, type] of await this.influx.fieldKeys(db, 'raw', measurement, { timeoutMs: LOOKUP_TIMEOUT_MS })) {
+      for (const [key, type] of await this.influx.fieldKeys(this.config.INFLUX_DATABASE, 'raw', measurement, { timeoutMs: LOOKUP_TIMEOUT_MS })) {
         const kind = KIND_OF_INFLUX[type];
-        if (!kind) continue;
-        let kinds = fields.get(key);
-        if (!kinds) fields.set(key, (kinds = new Set()));
-        kinds.add(kind);
+        if (kind) addKind(fields, key, kind);
       }
-      const at = Date.now();
-      entry = { fields, expires: at + TTL_MS, refreshAt: at + REFRESH_AFTER_MS };
+      return fields;
     } catch (err) {
+      if (refreshing) throw err;
       this.logger.debug({ err: (err as Error).message, measurement }, 'field types unknown; batch taken unchecked');
-      if (current && this.cache.get(measurement) === current) {
-        // a background refresh: keep checking against what is cached until it expires
-        current.refreshAt = current.expires;
-        return;
-      }
-      const at = Date.now();
-      entry = { fields: null, expires: at + UNKNOWN_TTL_MS, refreshAt: at + UNKNOWN_TTL_MS };
+      return null;
     }
-    this.cache.delete(measurement);
-    this.cache.set(measurement, entry);
-    while (this.cache.size > MAX_MEASUREMENTS) this.cache.delete(this.cache.keys().next().value!);
   }
 }
 
