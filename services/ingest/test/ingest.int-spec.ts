@@ -683,4 +683,25 @@ describe('ingest service', () => {
     const dbs = await influxql('SHOW DATABASES');
     expect(dbs.results[0]!.series![0]!.values.flat()).toContain(DB);
   });
+
+  // last: it shuts the service down
+  it('sends the heartbeats still queued when it shuts down', async () => {
+    const agentId = `agent-hb-shutdown-${RUN}`;
+    const write = async (i: number) => {
+      const r = await post(`/api/v2/write?precision=ms`, `hb_shutdown_${RUN},agent_id=${agentId} v=${i} ${Date.now() - 60_000 + i}`, { authorization: `Token ${KEY_WRITE}` });
+      expect(r.status).toBe(204);
+    };
+    await write(0);
+    // past the suite's interval (3 s) the agent's next batch queues a heartbeat, due 3 s later
+    await new Promise((r) => setTimeout(r, 3_100));
+    const sentAt = Date.now();
+    await write(1);
+    const heartbeatsOf = async () => [...(await streamBatches(jsm)).values()].filter((b) => b.lines.length === 0 && b.agents.some((m) => m.agents.some((a) => a.id === agentId)));
+    expect(await heartbeatsOf()).toEqual([]);
+    await app.close();
+    app = undefined as unknown as INestApplication;
+    const sent = await heartbeatsOf();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.agents[0]!.received_at).toBeGreaterThanOrEqual(sentAt);
+  }, 30_000);
 });
