@@ -102,4 +102,16 @@ describe('agents named in agents messages', () => {
     expect(a.due([{ id: 'a-1' }], 1_900, 'line')).toEqual([]);
     expect(a.heartbeatsQueued).toBe(false);
   });
+
+  it('rotates the maps early once the newer one is full: the oldest agents are forgotten, and named with their batch again', () => {
+    const a = new AgentAnnouncements(1000, 600_000, 3);
+    // the third agent fills the newer map: all three move to the older one
+    a.announced([{ id: 'a-1' }, { id: 'a-2' }, { id: 'a-3' }], 0);
+    expect(a.due([{ id: 'a-1' }], 5_000, 'line')).toEqual([]);
+    a.announced([{ id: 'a-4' }], 5_000);
+    // a-2's heartbeat fills the newer map again: a-3, in the older one, is forgotten
+    expect(a.due([{ id: 'a-2' }, { id: 'a-4' }], 6_000, 'line')).toEqual([]);
+    expect(ids(a.due([{ id: 'a-3' }], 7_000, 'line'))).toEqual(['a-3']);
+    expect(a.takeHeartbeats()).toEqual({ source: 'line', receivedAt: 5_000, agents: [{ id: 'a-1' }, { id: 'a-2' }, { id: 'a-4' }] });
+  });
 });

@@ -22,6 +22,12 @@ export interface Heartbeats {
  * the last one or two of these windows (two maps, the older one dropped whole).
  */
 export const KNOWN_FOR_MS = 10 * 60_000;
+/**
+ * Agents one map holds at most: a fuller map is rotated early, so that memory stays bounded (two maps,
+ * about 150 bytes an agent with its id: some 30 MB) however large the fleet. An agent forgotten early
+ * is only named with its next batch again.
+ */
+export const MAX_KNOWN = 100_000;
 
 /**
  * Which agents of an accepted batch are named in an agents message (`evt.ingest.telemetry.agents.v1`,
@@ -42,8 +48,8 @@ export const KNOWN_FOR_MS = 10 * 60_000;
  * `due` gives the agents the batch's message names; `announced` records them once their message was
  * stored, so that a batch JetStream refused leaves nothing recorded and the agents of its retry are
  * named again. Heartbeats are recorded when queued; one whose message fails is put back
- * (`returnHeartbeats`). Memory: the agents named in the last two `knownForMs`, and one queued
- * heartbeat per agent.
+ * (`returnHeartbeats`). Memory: the agents named in the last two `knownForMs` (at most 2 × `maxKnown`),
+ * and one queued heartbeat per agent.
  */
 export class AgentAnnouncements {
   private current = new Map<string, Announced>();
@@ -55,6 +61,7 @@ export class AgentAnnouncements {
   constructor(
     private readonly intervalMs: number,
     private readonly knownForMs = Math.max(KNOWN_FOR_MS, 2 * intervalMs),
+    private readonly maxKnown = MAX_KNOWN,
   ) {}
 
   /**
@@ -89,7 +96,7 @@ export class AgentAnnouncements {
   announced(agents: readonly AgentInfo[], at: number): void {
     if (this.intervalMs <= 0) return;
     this.rotate(at);
-    for (const agent of agents) this.current.set(agent.id, { at, info: infoOf(agent) });
+    for (const agent of agents) this.remember(agent.id, at, infoOf(agent));
   }
 
   get heartbeatsQueued(): boolean {
@@ -131,7 +138,12 @@ export class AgentAnnouncements {
     const waiting = byId.get(agent.id);
     // the earliest time counts: the message claims no later last_seen than every agent in it had
     byId.set(agent.id, { agent, at: waiting ? Math.min(waiting.at, at) : at });
-    this.current.set(agent.id, { at, info });
+    this.remember(agent.id, at, info);
+  }
+
+  private remember(id: string, at: number, info: string): void {
+    this.current.set(id, { at, info });
+    if (this.current.size >= this.maxKnown) this.rotate(at, true);
   }
 
   private queueEntry(source: Source): Map<string, { agent: AgentInfo; at: number }> {
@@ -140,9 +152,9 @@ export class AgentAnnouncements {
     return byId;
   }
 
-  /** Every `knownForMs` the older map goes: what it holds was named at least that long ago. */
-  private rotate(now: number): void {
-    if (now - this.rotatedAt < this.knownForMs) return;
+  /** Every `knownForMs` (or once the newer map is full) the older map goes: what it holds was named at least that long ago. */
+  private rotate(now: number, full = false): void {
+    if (!full && now - this.rotatedAt < this.knownForMs) return;
     this.previous = this.current;
     this.current = new Map();
     this.rotatedAt = now;
