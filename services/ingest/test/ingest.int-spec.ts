@@ -136,6 +136,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** One accepted batch as the TELEMETRY stream holds it: its lines messages and its agents message(s). */
 interface StoredBatch {
   agents: TelemetryAgents[];
+  /** the request ids its messages carry (`x-request-id`) */
+  requestIds: string[];
   /** the lines messages in the order of their ids (`<batch>:l0`, `:l1`, …): subject, bytes as stored, lines (decompressed) */
   lines: { msgId: string; subject: string; stored: number; data: Uint8Array }[];
   points: StoredPoint[];
@@ -150,7 +152,8 @@ async function streamBatches(jsm: JetStreamManager): Promise<Map<string, StoredB
     const msgId = m.header.get('Nats-Msg-Id');
     const batchId = msgId.slice(0, msgId.lastIndexOf(':'));
     let batch = out.get(batchId);
-    if (!batch) out.set(batchId, (batch = { agents: [], lines: [], points: [] }));
+    if (!batch) out.set(batchId, (batch = { agents: [], requestIds: [], lines: [], points: [] }));
+    batch.requestIds.push(m.header.get('x-request-id'));
     if (m.subject === 'evt.ingest.telemetry.agents.v1') batch.agents.push(TelemetryAgentsSchema.parse(m.json()));
     else if (m.subject === 'evt.ingest.telemetry.lines.v1') batch.lines.push({ msgId, subject: m.subject, stored: m.data.length, data: m.data });
     else if (m.subject === 'evt.ingest.telemetry.lines.br.v1') batch.lines.push({ msgId, subject: m.subject, stored: m.data.length, data: decompressLines(m.data) });
@@ -523,7 +526,7 @@ describe('ingest service', () => {
     const agentId = `agent-hb-apart-${RUN}`;
     const measurement = `hb_apart_${RUN}`;
     const write = async (i: number) => {
-      const r = await post(`/api/v2/write?precision=ms`, `${measurement},agent_id=${agentId} v=${i} ${Date.now() - 60_000 + i}`, { authorization: `Token ${KEY_WRITE}` });
+      const r = await post(`/api/v2/write?precision=ms`, `${measurement},agent_id=${agentId} v=${i} ${Date.now() - 60_000 + i}`, { authorization: `Token ${KEY_WRITE}`, 'x-request-id': `req-hb-${i}-${RUN}` });
       expect(r.status).toBe(204);
     };
     await write(0);
@@ -544,6 +547,9 @@ describe('ingest service', () => {
     expect(heartbeat!.agents[0]!).toMatchObject({ source: 'line', agents: expect.arrayContaining([{ id: agentId }]) });
     expect(heartbeat!.agents[0]!.received_at).toBeGreaterThanOrEqual(sentAt);
     expect(heartbeat!.agents[0]!.received_at).toBeLessThanOrEqual(Date.now());
+    // with a request id of its own, not that of the request whose batch queued it
+    expect(heartbeat!.requestIds).toHaveLength(1);
+    expect(heartbeat!.requestIds[0]).toMatch(/^[0-9a-f-]{36}$/);
     // and the second batch itself was stored without an agents message naming it
     const batches = [...(await streamBatches(jsm)).values()];
     const withPoint = batches.filter((b) => b.points.some((p) => p.measurement === measurement && p.fields.v === 1));

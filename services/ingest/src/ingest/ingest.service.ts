@@ -3,6 +3,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import type { Logger } from 'pino';
 import { AppError, type AgentInfo } from '@agentmon/contracts';
 import { EventBus } from '@agentmon/messaging';
+import { runWithRequestId } from '@agentmon/observability';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LatestValuesService } from '../latest/latest-values.service.js';
 import { BackfillMarks } from '../downsample/backfill-marks.service.js';
@@ -235,7 +236,8 @@ export class IngestService implements BeforeApplicationShutdown {
     if (this.heartbeatTimer !== undefined || this.heartbeatSend !== undefined || !this.announcements.heartbeatsQueued) return;
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatTimer = undefined;
-      this.heartbeatSend = this.sendHeartbeats().finally(() => {
+      // a request id of its own, not that of the request whose batch set the timer
+      this.heartbeatSend = runWithRequestId(undefined, () => this.sendHeartbeats()).finally(() => {
         this.heartbeatSend = undefined;
         if (!this.closing) this.scheduleHeartbeats();
       });
