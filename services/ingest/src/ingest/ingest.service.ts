@@ -293,7 +293,7 @@ export class IngestService implements BeforeApplicationShutdown {
     }
     this.inflightBytes += bodyBytes;
     const stop = this.metrics.publishSeconds.startTimer();
-    // the agents its agents message names: not those this replica announced a moment ago
+    // the agents its agents message names: not those named a moment ago, nor known ones (queued as heartbeats)
     const agents = this.announcements.due(batch.agents, batch.receivedAt, batch.source, !this.closing);
     this.scheduleHeartbeats();
     try {
