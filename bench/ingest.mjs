@@ -44,8 +44,11 @@
 // points count as lost) --profile bench|test (test honours AGENTMON_TEST_PORT_OFFSET; either profile is
 // emptied first: databases, streams, time series, Redis) --no-build
 // --no-write --label "text" --cpu-prof ingest[,registry,…] (a V8 profile per phase, see
-// bench/cpuprofile-top.mjs) --env ingest:KEY=VALUE (extra service settings; repeatable).
-import { execFileSync } from 'node:child_process';
+// bench/cpuprofile-top.mjs) --env ingest:KEY=VALUE (extra service settings; repeatable)
+// --compete BUSY:IDLE (a competing process, bench/lib/compete.mjs, that spins BUSY ms and sleeps IDLE ms
+// over and over for the whole run: the stack with less than the two cores, as on a slower or shared
+// machine; 3:1 takes about three quarters of a core).
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +89,7 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     'from-json': { type: 'string' },
+    compete: { type: 'string' },
   },
 });
 const num = (k) => {
@@ -113,7 +117,15 @@ const cfg = {
   directIntoIngestDb: true,
   /** no count query while the peak batches are sent (runs before 2026-11-28: one every 5 s) */
   countAfterSending: true,
+  /** --compete: the competing process's spin and sleep, in ms (undefined: none) */
+  compete: competeOption(opt.compete),
 };
+function competeOption(v) {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(v);
+  if (!m || !(Number(m[1]) > 0)) throw new Error('--compete must be BUSY:IDLE in ms, BUSY above 0 (e.g. 3:1)');
+  return { busyMs: Number(m[1]), idleMs: Number(m[2]) };
+}
 // enough keys that each carries at most 50 requests/s, half of ingest's default per-key limit
 cfg.keys = opt.keys !== undefined ? Math.max(1, num('keys')) : Math.max(1, Math.ceil(cfg.rate / 50));
 const profileName = opt.profile;
@@ -136,6 +148,7 @@ const FORMER_DIRECT_DB = 'bench_direct';
 
 const SERVICES = ['auth', 'registry', 'ingest', 'alerting', 'notification', 'gateway'];
 let stack;
+let competitor;
 let startedInfra = [];
 let cpuProfDir;
 
@@ -612,6 +625,12 @@ async function main() {
     timeoutMs: cfg.timeoutMs,
     firstSeq,
   });
+  if (cfg.compete) {
+    const script = new URL('./lib/compete.mjs', import.meta.url).pathname;
+    competitor = spawn(process.execPath, [script, String(cfg.compete.busyMs), String(cfg.compete.idleMs)], { stdio: 'ignore' });
+    say(`a competing process (bench/lib/compete.mjs, pid ${competitor.pid}) spins ${cfg.compete.busyMs} ms and sleeps ${cfg.compete.idleMs} ms, over and over, until the run ends`);
+    await sleep(1000);
+  }
   // what the stack costs with no load at all (timers, health checks, downsampling)
   say(`idle: ${cfg.idleS} s without load`);
   const idle = await phase('idle', () => sleep(cfg.idleS * 1000).then(() => ({})));
@@ -777,7 +796,7 @@ function markdown(r) {
     `- Machine: ${r.machine.nproc} × ${r.machine.model}, ${r.machine.memGiB.toFixed(1)} GiB memory; Node ${r.machine.node}, InfluxDB ${r.machine.influx}, NATS ${r.machine.nats}.`,
   );
   out.push(
-    `- Load average (1/5/15 min) at start ${fmtLoad(r.loadAtStart)}, at end ${fmtLoad(r.loadAtEnd)}; processes outside the benchmark used up to ${othersMax.toFixed(0)}% CPU during a measured phase (200% = the machine). ${busy ? '**Other work shared the machine, so the latency and throughput figures are pessimistic; a run on a quiet machine is still to be made.**' : 'The machine was otherwise quiet.'} CPU of every process during each phase is in the last table.`,
+    `- Load average (1/5/15 min) at start ${fmtLoad(r.loadAtStart)}, at end ${fmtLoad(r.loadAtEnd)}; processes outside the benchmark used up to ${othersMax.toFixed(0)}% CPU during a measured phase (200% = the machine). ${r.cfg.compete ? `**On purpose: a competing process (\`--compete ${r.cfg.compete.busyMs}:${r.cfg.compete.idleMs}\`, bench/lib/compete.mjs: ${r.cfg.compete.busyMs} ms spinning, ${r.cfg.compete.idleMs} ms asleep, over and over) ran for the whole run, counted among those processes, so the stack had less than the two cores.**` : busy ? '**Other work shared the machine, so the latency and throughput figures are pessimistic; a run on a quiet machine is still to be made.**' : 'The machine was otherwise quiet.'} CPU of every process during each phase is in the last table.`,
   );
   out.push(`- Command: \`${r.command}\` at commit \`${r.machine.commit}\`${r.machine.dirtyFiles ? ` with ${r.machine.dirtyFiles} files changed in the working tree` : ''}.`);
   out.push(
@@ -930,6 +949,8 @@ function insertIntoDocs(md) {
 }
 
 async function cleanUp() {
+  competitor?.kill();
+  competitor = undefined;
   await diagNc?.close().catch(() => undefined);
   diagNc = undefined;
   await stack?.stop().catch(() => undefined);
