@@ -47,7 +47,8 @@
 // bench/cpuprofile-top.mjs) --env ingest:KEY=VALUE (extra service settings; repeatable)
 // --compete BUSY:IDLE (a competing process, bench/lib/compete.mjs, that spins BUSY ms and sleeps IDLE ms
 // over and over for the whole run: the stack with less than the two cores, as on a slower or shared
-// machine; 3:1 takes about three quarters of a core).
+// machine; 3:1 takes about three quarters of a core) --pause 0 (s, at least, between the end of the
+// warm-up and the steady lead-in: how the stack answers after a quiet spell).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +91,7 @@ const { values: opt } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     'from-json': { type: 'string' },
     compete: { type: 'string' },
+    pause: { type: 'string', default: '0' },
   },
 });
 const num = (k) => {
@@ -117,6 +119,8 @@ const cfg = {
   directIntoIngestDb: true,
   /** no count query while the peak batches are sent (runs before 2026-11-28: one every 5 s) */
   countAfterSending: true,
+  /** --pause: s at least between the warm-up's end and the steady lead-in (runs before 2026-11-29: none but the settling) */
+  pauseS: num('pause'),
   /** --compete: the competing process's spin and sleep, in ms (undefined: none) */
   compete: competeOption(opt.compete),
 };
@@ -647,6 +651,11 @@ async function main() {
     const pauseStart = now();
     const drained = await waitForConsumers(pauseStart, 35, true);
     const calm = await waitMachineQuiet(idleMachineCpu + 30, Math.max(5, 45 - (now() - pauseStart) / 1000));
+    const wanted = cfg.pauseS * 1000 - (now() - pauseStart);
+    if (wanted > 0) {
+      say(`pausing ${(wanted / 1000).toFixed(1)} s more (--pause ${cfg.pauseS})`);
+      await sleep(wanted);
+    }
     warmup.settled = { pauseS: (now() - pauseStart) / 1000, consumers: drained, machineCpu: calm.cpuPercent };
     say(`warm-up settled: consumers ${JSON.stringify(drained)}, machine at ${calm.cpuPercent.toFixed(0)}% after ${calm.waitedS.toFixed(1)} s`);
   }
@@ -813,7 +822,7 @@ function markdown(r) {
   out.push(`| zero points lost | ${lost} lost (steady ${r.steadyStored.lost} of ${fmtInt(r.steadyStored.expected)}, peak ${r.peak.lost} of ${fmtInt(r.peak.expected)}) | ${yes(lostOk)} |`);
   out.push('');
   out.push(
-    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up${r.warmup?.settled ? ` and a pause of ${r.warmup.settled.pauseS.toFixed(1)} s until its registrations were written and their events consumed (every stream's consumers idle, then the machine within 30 points of its idle CPU for 2 s, at most 45 s in all)` : ''}${r.cfg.leadInS > 0 ? `, then ${r.cfg.leadInS} s of the same load as a lead-in, reported apart (new connections, the generator's and the stack's caches warming again after the pause)` : ''}; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\` of ${replicasText(r.cfg.ingestReplicas ?? 1)}. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
+    `**Steady**: ${fmtInt(r.cfg.agents)} agents, ${fmtInt(r.cfg.rate)} requests/s for ${r.cfg.durationS} s after a ${r.cfg.warmupS} s warm-up${r.warmup?.settled ? ` and a pause of ${r.warmup.settled.pauseS.toFixed(1)} s until its registrations were written and their events consumed (every stream's consumers idle, then the machine within 30 points of its idle CPU for 2 s, at most 45 s in all${r.cfg.pauseS ? `; and at least ${r.cfg.pauseS} s, \`--pause ${r.cfg.pauseS}\`` : ''})` : ''}${r.cfg.leadInS > 0 ? `, then ${r.cfg.leadInS} s of the same load as a lead-in, reported apart (new connections, the generator's and the stack's caches warming again after the pause)` : ''}; open-loop schedule (latency from the time each request was due), up to ${r.cfg.connections} keep-alive connections; each request one agent's JSON batch of 2 points (\`agent_metrics\`, \`performance_metrics\`) to \`POST /api/v2/ingest\` of ${replicasText(r.cfg.ingestReplicas ?? 1)}. The agents share ${r.cfg.keys} API keys (ingest's per-key limit applies); the per-address limit is lifted (\`INGEST_MAX_PER_IP=0\`) because every simulated agent connects from 127.0.0.1.`,
   );
   out.push('');
   out.push('| phase | requests | 202 | errors | p50 | p90 | p95 | p99 | p99.9 | max | generator lag p99 |');
