@@ -24,8 +24,9 @@ export interface Heartbeats {
 export const KNOWN_FOR_MS = 10 * 60_000;
 /**
  * Agents one map holds at most: a fuller map is rotated early, so that memory stays bounded (two maps,
- * about 150 bytes an agent with its id: some 30 MB) however large the fleet. An agent forgotten early
- * is only named with its next batch again.
+ * about 150 bytes an agent with its id: some 30 MB; a throwaway `node --expose-gc` script measured 92
+ * bytes of heap per map entry and 67 per id of 18 characters) however large the fleet. An agent
+ * forgotten early is only named with its next batch again.
  */
 export const MAX_KNOWN = 100_000;
 
@@ -86,7 +87,7 @@ export class AgentAnnouncements {
         continue;
       }
       // named with its batch: a heartbeat still queued would be stored after, saying what it said before
-      if (this.queued.size > 0) for (const byId of this.queued.values()) byId.delete(agent.id);
+      if (this.queued.size > 0) for (const [source, byId] of this.queued) if (byId.delete(agent.id) && byId.size === 0) this.queued.delete(source);
       out?.push(agent);
     }
     return out ?? agents;
@@ -100,8 +101,7 @@ export class AgentAnnouncements {
   }
 
   get heartbeatsQueued(): boolean {
-    for (const byId of this.queued.values()) if (byId.size > 0) return true;
-    return false;
+    return this.queued.size > 0;
   }
 
   /** The queued heartbeats of one source (the one queued longest), no longer queued; undefined when none is. */
@@ -110,7 +110,6 @@ export class AgentAnnouncements {
     if (first.done) return undefined;
     const [source, byId] = first.value;
     this.queued.delete(source);
-    if (byId.size === 0) return this.takeHeartbeats();
     let receivedAt = Infinity;
     const agents: AgentInfo[] = [];
     for (const { agent, at } of byId.values()) {
