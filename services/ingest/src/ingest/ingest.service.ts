@@ -98,12 +98,11 @@ export class IngestService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Line protocol: the fast path (line-protocol.fast.ts) when it takes the whole body, for a key
-   * that may push for every agent of the batch, and InfluxDB holds no other type for its fields;
-   * else the slow path (parseLineProtocol), which names every problem.
-   * `raw`: the body's bytes, stored as they are when the body is already in the normal form.
+   * Line protocol (`body`: UTF-8, checked by the caller): the fast path (line-protocol.fast.ts) when
+   * it takes the whole body, for a key that may push for every agent of the batch, and InfluxDB holds
+   * no other type for its fields; else the slow path (parseLineProtocol), which names every problem.
    */
-  async acceptLines(body: string, precision: Precision, bodyBytes: number, boundAgent?: string, raw?: Uint8Array): Promise<number> {
+  async acceptLines(body: Buffer, precision: Precision, boundAgent?: string): Promise<number> {
     const receivedAt = Date.now();
     const limits = this.limits(receivedAt);
     const fast = scanLineProtocol(body, precision, limits, this.config.MAX_POINTS);
@@ -111,17 +110,17 @@ export class IngestService implements BeforeApplicationShutdown {
       // comments and blank lines only: nothing to store, no agent to speak for
       if (fast.points === 0) return 0;
       if ((boundAgent === undefined || fast.agents.every((a) => a === boundAgent)) && !(await this.fieldTypes.anyConflict(fast.fieldKinds))) {
-        return this.store(this.fastAccepted(fast, receivedAt, body, raw), bodyBytes);
+        return this.store(this.fastAccepted(fast, receivedAt), body.length);
       }
     }
-    const outcome = parseLineProtocol(body, precision, limits, this.config.MAX_POINTS);
+    const outcome = parseLineProtocol(body.toString('utf8'), precision, limits, this.config.MAX_POINTS);
     if (!outcome.ok) throw this.refusal('line', outcome.details, 'line');
     if (outcome.batch.points.length === 0) return 0;
     const lines = outcome.batch.lines ?? [];
     this.assertBoundAgent(outcome.batch, boundAgent, (i) => `lines[${lines[i] ?? i}].tags.agent_id`, 'lines');
     const conflict = await this.fieldTypes.conflicts(outcome.batch, (i) => `lines[${lines[i] ?? i}]`, 'line');
     if (conflict) throw this.refusal('line', conflict.details, conflict.what);
-    return this.store(this.prepared(outcome.batch), bodyBytes);
+    return this.store(this.prepared(outcome.batch), body.length);
   }
 
   /** An OTLP ExportMetricsServiceRequest in proto3 JSON form (decoded from protobuf, or as sent). */
@@ -161,15 +160,14 @@ export class IngestService implements BeforeApplicationShutdown {
   }
 
   /** A line-protocol batch the fast path took: its text is stored, no point was built. */
-  private fastAccepted(fast: FastBatch, receivedAt: number, body: string, raw: Uint8Array | undefined): Accepted {
-    // the body's own bytes when they are the normal form (ASCII, so that characters are bytes)
-    const lines = fast.bodyPrefix && raw !== undefined && raw.length === body.length ? raw.subarray(0, fast.text.length) : Buffer.from(fast.text);
+  private fastAccepted(fast: FastBatch, receivedAt: number): Accepted {
     return {
       source: 'line',
       receivedAt,
       agents: fast.agents.map((id) => ({ id })),
       points: fast.points,
-      lines,
+      // the body's own bytes where they are the normal form
+      lines: fast.lines,
       cut: cutAtNewlines,
       stored: () => {
         this.fieldTypes.rememberKinds(fast.fieldKinds);

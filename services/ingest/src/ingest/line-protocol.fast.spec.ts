@@ -45,10 +45,16 @@ function kindsOfFast(fast: FastBatch): Record<string, Record<string, string>> {
 
 const stats = { fast: 0, slowOnly: 0, refused: 0 };
 
+/** the normal form the fast path wrote, as text */
+const textOf = (fast: FastBatch) => fast.lines.toString('utf8');
+
 /** Both paths over one body; the properties (a) and (b). Returns what the fast path did. */
 function compare(body: string, precision: Precision = 'ms', limits: PointLimits = LIMITS, maxPoints = MAX_POINTS): FastBatch | null {
-  const fast = scanLineProtocol(body, precision, limits, maxPoints);
-  const slow = parseLineProtocol(body, precision, limits, maxPoints);
+  // as ingest reads a body: bytes to the fast path, their UTF-8 text to the slow path (a lone surrogate
+  // that random edits leave in a string becomes U+FFFD in both)
+  const bytes = Buffer.from(body);
+  const fast = scanLineProtocol(bytes, precision, limits, maxPoints);
+  const slow = parseLineProtocol(bytes.toString('utf8'), precision, limits, maxPoints);
   if (!slow.ok) {
     stats.refused++;
     if (fast !== null) throw new Error(`the fast path accepted what the slow path refuses (${JSON.stringify(slow.details.list.slice(0, 2))}): ${JSON.stringify(body.slice(0, 300))}`);
@@ -61,7 +67,8 @@ function compare(body: string, precision: Precision = 'ms', limits: PointLimits 
   stats.fast++;
   const points = slow.batch.points;
   expect(fast.points).toBe(points.length);
-  expect(decodeLines(fast.text)).toEqual(points);
+  const text = textOf(fast);
+  expect(decodeLines(text)).toEqual(points);
   expect(fast.agents).toEqual(slow.batch.agents.map((a) => a.id));
   expect(kindsOfFast(fast)).toEqual(kindsOf(points));
   expect(latestOf(fast.newestPoints())).toEqual(latestOf(points));
@@ -70,15 +77,17 @@ function compare(body: string, precision: Precision = 'ms', limits: PointLimits 
   const byAgent = (pairs: [string, number][]) => [...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (points.length > 0) expect(byAgent(fast.oldestBefore(points[0]!.time))).toEqual(byAgent(oldestBefore(points, points[0]!.time)));
   // the normal form: one point a line (the fast path lets no newline into a string), no line end but \n
-  if (points.length > 0) expect(fast.text.split('\n')).toHaveLength(points.length);
-  expect(fast.text).not.toMatch(/\r|^\n|\n$|\n\n/);
+  if (points.length > 0) expect(text.split('\n')).toHaveLength(points.length);
+  expect(text).not.toMatch(/\r|^\n|\n$|\n\n/);
   // numbers as InfluxDB reads the slow path's: no integer suffix, no -0 (the fields are between the
   // first and the last space: names and tags hold no space without a backslash)
-  for (const l of points.length > 0 ? fast.text.split('\n') : []) {
+  for (const l of points.length > 0 ? text.split('\n') : []) {
     const fields = l.slice(l.indexOf(' ') + 1, l.lastIndexOf(' ')).replace(/"[^"]*"/g, '""');
     expect([l, /(?:^|,)[^=,]+=(?:-?\d+[iu]|-0(?:\.0*)?)(?=,|$)/.test(fields)]).toEqual([l, false]);
   }
-  if (fast.bodyPrefix) expect(body.startsWith(fast.text)).toBe(true);
+  // lines from the body are a view of its bytes, not a copy (small buffers share Node's pool: compare where they lie)
+  const inBody = fast.lines.buffer === bytes.buffer && fast.lines.byteOffset >= bytes.byteOffset && fast.lines.byteOffset + fast.lines.length <= bytes.byteOffset + bytes.length;
+  if (fast.lines.length > 0) expect(inBody).toBe(fast.fromBody);
   return fast;
 }
 
@@ -270,21 +279,24 @@ describe('line protocol fast path against the slow path', () => {
     const lines = Array.from({ length: 5000 }, (_, k) => `peak,agent_id=peak-${k % 1000},host=node-${k % 50},region=eu-west-1 cpu=${(k % 997) / 10},mem=${k % 89} ${t0 + Math.floor(k / 1000)}`);
     const body = lines.join('\n');
     const fast = compare(body)!;
-    expect(fast.text).toBe(body);
-    expect(fast.bodyPrefix).toBe(true);
+    expect(textOf(fast)).toBe(body);
+    expect(fast.fromBody).toBe(true);
     expect(fast.agents).toHaveLength(1000);
     expect(fast.newestPoints()).toEqual(decodeLines(lines.slice(4000).join('\n')).map(({ tags: _, ...p }) => p));
   });
 });
 
 describe('the normal form the fast path writes', () => {
-  const text = (body: string, precision: Precision = 'ms') => scanLineProtocol(body, precision, LIMITS, MAX_POINTS)?.text ?? null;
+  const text = (body: string, precision: Precision = 'ms') => {
+    const fast = scanLineProtocol(body, precision, LIMITS, MAX_POINTS);
+    return fast === null ? null : textOf(fast);
+  };
 
   it('keeps lines that are already normal as they are, the trailing newline aside', () => {
     const body = `cpu,host=a,agent_id=x usage=1.5,ok=T,s="a b" ${NOW}\nmem,agent_id=y free=12 ${NOW - 1}\n`;
-    const fast = scanLineProtocol(body, 'ms', LIMITS, MAX_POINTS)!;
-    expect(fast.text).toBe(body.slice(0, -1));
-    expect(fast.bodyPrefix).toBe(true);
+    const fast = compare(body)!;
+    expect(textOf(fast)).toBe(body.slice(0, -1));
+    expect(fast.fromBody).toBe(true);
   });
 
   it('converts timestamps of every precision to milliseconds', () => {
@@ -299,9 +311,9 @@ describe('the normal form the fast path writes', () => {
 
   it('drops the suffix of integers, CRLF, comments, blank lines and leading whitespace', () => {
     const body = `# telegraf\r\n  m,agent_id=a i=-12i,u=7u,f=1.25 ${NOW}\r\n\r\n\tm,agent_id=b i=3i ${NOW}\r\n`;
-    const fast = scanLineProtocol(body, 'ms', LIMITS, MAX_POINTS)!;
-    expect(fast.text).toBe(`m,agent_id=a i=-12,u=7,f=1.25 ${NOW}\nm,agent_id=b i=3 ${NOW}`);
-    expect(fast.bodyPrefix).toBe(false);
+    const fast = compare(body)!;
+    expect(textOf(fast)).toBe(`m,agent_id=a i=-12,u=7,f=1.25 ${NOW}\nm,agent_id=b i=3 ${NOW}`);
+    expect(fast.fromBody).toBe(false);
   });
 
   it('takes the escapes the slow path writes, as they are: in names, tag values and strings', () => {
@@ -313,12 +325,52 @@ describe('the normal form the fast path writes', () => {
       `disk,agent_id=a,path=/mnt/my\\ disk used=1 ${NOW}\ndisk,agent_id=b,path=/mnt/my\\ disk used=2 ${NOW}`,
     ]) {
       const fast = compare(line);
-      expect([line, fast?.bodyPrefix]).toEqual([line, true]);
-      expect(fast!.text).toBe(line);
+      expect([line, fast?.fromBody]).toEqual([line, true]);
+      expect(textOf(fast!)).toBe(line);
     }
     // the latest values read the fields of an escaped line right
     const fast = scanLineProtocol(`m\\ x,agent_id=a,t\\=k=v\\ w f\\,1=1.5,s="a \\"b\\" \\\\",b=t ${NOW}`, 'ms', LIMITS, MAX_POINTS)!;
     expect(fast.newestPoints()).toEqual([{ agent_id: 'a', measurement: 'm x', fields: { 'f,1': 1.5, s: 'a "b" \\', b: true }, time: NOW }]);
+  });
+
+  it('reads bytes: UTF-8 names, tag values and strings as the slow path reads them, rewritten or not', () => {
+    const lines = [`température,agent_id=a,région=Zürich,城市=東京 valeur=1.5,état="prêt ✓ 🚀" ${NOW}`, `mém\\ oire,agent_id=b,é=ü libre=2,s="\\\\ \\"ô\\"" ${NOW - 1}`];
+    const asIs = compare(lines.join('\n'))!;
+    expect([textOf(asIs), asIs.fromBody]).toEqual([lines.join('\n'), true]);
+    expect(asIs.newestPoints()).toEqual([
+      { agent_id: 'a', measurement: 'température', fields: { valeur: 1.5, état: 'prêt ✓ 🚀' }, time: NOW },
+      { agent_id: 'b', measurement: 'mém oire', fields: { libre: 2, s: '\\ "ô"' }, time: NOW - 1 },
+    ]);
+    // ns: every timestamp rewritten, so the output is a copy, with the same characters
+    const ns = compare(lines.map((l) => `${l}123456`).join('\r\n'), 'ns')!;
+    expect([textOf(ns), ns.fromBody]).toEqual([lines.join('\n'), false]);
+  });
+
+  it('keeps lines after comments and blank lines as a view of the body', () => {
+    const body = `# from telegraf\n\nm,agent_id=a v=1 ${NOW}\nm,agent_id=b v=2 ${NOW}\n`;
+    const fast = compare(body)!;
+    expect([textOf(fast), fast.fromBody]).toEqual([`m,agent_id=a v=1 ${NOW}\nm,agent_id=b v=2 ${NOW}`, true]);
+  });
+
+  it('grows its output when rewriting makes it longer than the body', () => {
+    // a line without a timestamp gets the time of receipt: 14 bytes more each
+    const body = Array.from({ length: 200 }, (_, k) => `m,agent_id=a${k % 7} v=${k}`).join('\n');
+    const fast = compare(body)!;
+    expect(fast.lines.length).toBeGreaterThan(body.length + 64);
+    expect(textOf(fast)).toBe(body.split('\n').map((l) => `${l} ${NOW}`).join('\n'));
+  });
+
+  it('finds the shape of each measurement again when measurements take turns', () => {
+    const shapes = [`cpu,agent_id=a,cpu=total usage=1.5,idle=98`, `mem,agent_id=a used=1i,free=2i`, `disk,agent_id=a,path=/ used_percent=3.25`, `net,agent_id=a up=t`];
+    const body = Array.from({ length: 40 }, (_, k) => `${shapes[(k * 7) % 4]} ${NOW - k}`).join('\n');
+    const fast = compare(body)!;
+    expect(fast.points).toBe(40);
+    expect(kindsOfFast(fast)).toEqual({
+      'm:cpu': { 'f:usage': 'number', 'f:idle': 'number' },
+      'm:mem': { 'f:used': 'number', 'f:free': 'number' },
+      'm:disk': { 'f:used_percent': 'number' },
+      'm:net': { 'f:up': 'boolean' },
+    });
   });
 
   it('leaves to the slow path what it does not fully understand', () => {

@@ -3,10 +3,11 @@ import type { Precision } from './line-protocol.parser.js';
 import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, type FieldKind, type PointLimits } from './point-rules.js';
 
 /**
- * The fast path of line protocol: one pass over the body that checks what `parseLineProtocol` (the
- * slow path, and the authority for errors) checks, without building an object per point, and
- * yields the batch in the stream's normal form (TelemetryLines) — the client's own text where it is
- * already normal, rewritten only where it is not:
+ * The fast path of line protocol: one pass over the body's bytes (UTF-8, checked by the caller) that
+ * checks what `parseLineProtocol` (the slow path, and the authority for errors) checks, without
+ * building an object per point or a string of the body, and yields the batch in the stream's normal
+ * form (TelemetryLines) — the client's own bytes where they are already normal, rewritten only where
+ * they are not:
  * - timestamps become epoch ms (`ns` drops 6 digits, `us` 3; `s`, `m`, `h` are multiplied); a line
  *   without one gets the time of receipt;
  * - `12i` and `12u` lose their suffix (numbers travel as floats);
@@ -27,12 +28,19 @@ import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, 
  * Names are checked once per distinct line shape (measurement, tag keys, field keys and field
  * kinds): reserved names, lengths, counts, duplicates, agent_id present, one kind per field in the
  * batch. Values are checked on every line.
+ *
+ * Bytes, not a string: a peak batch of 5,000 lines is about 700 KB, and a string that large is a
+ * large object of V8's heap, memory fresh from the system on every batch. Decoding the body cost
+ * ingest 3.3 ms of CPU per such batch on the eleventh machine of docs/benchmarks.md (item 41), where
+ * reading it takes 3. Every byte of a multi-byte UTF-8 character is 128 or more, which the scanner
+ * takes as an ordinary character wherever any character may stand, as it took the character; limits
+ * on lengths, counted here in bytes, only make it give up sooner than the slow path would refuse.
  */
 export interface FastBatch {
-  /** the lines in the stream's normal form, joined by `\n` (no newline at either end) */
-  text: string;
-  /** `text` is the start of the body (the body's bytes, cut to `text`, are the message bytes) */
-  bodyPrefix: boolean;
+  /** the lines in the stream's normal form, UTF-8, joined by `\n` (no newline at either end) */
+  lines: Buffer;
+  /** `lines` is a view of the body's own bytes (nothing needed rewriting), not a copy */
+  fromBody: boolean;
   points: number;
   /** every agent_id of the batch, in the order of first appearance */
   agents: string[];
@@ -117,7 +125,12 @@ const KIND_OF: readonly FieldKind[] = ['number', 'number', 'boolean', 'string'];
 /** the characters of an agent id: [A-Za-z0-9._:-] */
 const AGENT_CHAR = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-') AGENT_CHAR[c.charCodeAt(0)] = 1;
-const BOOLEAN_WORDS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
+const BOOLEAN_WORDS = ['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE'].map((w) => Buffer.from(w));
+/** the bytes [start, end) are one of InfluxDB's boolean words */
+function isBooleanWord(b: Uint8Array, start: number, end: number): boolean {
+  for (const w of BOOLEAN_WORDS) if (w.length === end - start && sameBytesAt(b, start, w)) return true;
+  return false;
+}
 
 /** most timestamp digits whose milliseconds are computed exactly without BigInt (as the slow path does) */
 const MAX_DIGITS: Record<Precision, number> = { ns: 21, us: 18, ms: 15, s: 12, m: 10, h: 9 };
@@ -172,8 +185,9 @@ const SHAPE_END = -2;
 const KIND_BASE = -10;
 const NO_SHAPE = Int32Array.of(SHAPE_END);
 
-export function scanLineProtocol(body: string, precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
-  return new FastScanner(body, precision, limits, maxPoints).run();
+/** `body`: UTF-8 (the caller checks it; a string is encoded, for tests and tools). */
+export function scanLineProtocol(body: Buffer | string, precision: Precision, limits: PointLimits, maxPoints: number): FastBatch | null {
+  return new FastScanner(typeof body === 'string' ? Buffer.from(body) : body, precision, limits, maxPoints).run();
 }
 
 /**
@@ -181,12 +195,12 @@ export function scanLineProtocol(body: string, precision: Precision, limits: Poi
  * `\,` `\=` `\ ` in names and tag values, `\"` `\\` in strings), read by its shape: the fields start
  * after the first unescaped space.
  */
-function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
+function fieldsOf(b: Buffer, n: Newest): StoredPoint['fields'] {
   const { fieldKeys, fieldKeyWidths, kinds } = n.shape;
   const fields: StoredPoint['fields'] = {};
   // the first space not escaped (a name or tag holds no `\\`, so a space after a backslash is escaped)
-  let p = text.indexOf(' ', n.start);
-  while (text.charCodeAt(p - 1) === BACKSLASH) p = text.indexOf(' ', p + 1);
+  let p = b.indexOf(SPACE, n.start);
+  while (b[p - 1] === BACKSLASH) p = b.indexOf(SPACE, p + 1);
   p++;
   for (let f = 0; f < fieldKeys.length; f++) {
     const key = fieldKeys[f]!;
@@ -196,19 +210,20 @@ function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
     if (kinds[f] === K_STRING) {
       q = p + 1;
       let escaped = false;
-      for (let c = text.charCodeAt(q); c !== QUOTE; c = text.charCodeAt(++q)) {
+      for (let c = b[q]; c !== QUOTE; c = b[++q]) {
         if (c === BACKSLASH) {
           escaped = true;
           q++;
         }
       }
-      value = escaped ? text.slice(p + 1, q).replace(/\\([\\"])/g, '$1') : text.slice(p + 1, q);
+      const raw = b.toString('utf8', p + 1, q);
+      value = escaped ? raw.replace(/\\([\\"])/g, '$1') : raw;
       q++;
     } else {
       q = p;
-      for (let c = text.charCodeAt(q); c !== COMMA && c !== SPACE && q < n.end; c = text.charCodeAt(++q));
-      if (kinds[f] === K_BOOLEAN) value = text.charCodeAt(p) === LOWER_T || text.charCodeAt(p) === UPPER_T;
-      else value = Number(text.slice(p, q));
+      for (let c = b[q]; c !== COMMA && c !== SPACE && q < n.end; c = b[++q]);
+      if (kinds[f] === K_BOOLEAN) value = b[p] === LOWER_T || b[p] === UPPER_T;
+      else value = Number(b.toString('latin1', p, q));
     }
     // own property also for `__proto__`, which must not reach the prototype setter
     if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
@@ -219,8 +234,8 @@ function fieldsOf(text: string, n: Newest): StoredPoint['fields'] {
 }
 
 /** The character a backslash at `i` escapes in a key or tag value (`,` `=` or space), or -1: any other is left to the slow path. */
-function escapedKeyChar(s: string, i: number): number {
-  const e = s.charCodeAt(i + 1);
+function escapedKeyChar(b: Uint8Array, i: number): number {
+  const e = b[i + 1];
   return e === COMMA || e === EQUALS || e === SPACE ? e : -1;
 }
 
@@ -229,16 +244,29 @@ function unescapeName(raw: string): string {
   return raw.indexOf('\\') === -1 ? raw : raw.replace(/\\([,= ])/g, '$1');
 }
 
-/** `key` stands at `at` in `s` */
-function sameAt(s: string, at: number, key: string): boolean {
-  for (let j = 0; j < key.length; j++) if (s.charCodeAt(at + j) !== key.charCodeAt(j)) return false;
+/** `key` (ASCII) stands at `at` in `b` */
+function sameAt(b: Uint8Array, at: number, key: string): boolean {
+  for (let j = 0; j < key.length; j++) if (b[at + j] !== key.charCodeAt(j)) return false;
   return true;
+}
+
+/** the bytes of `key` stand at `at` in `b` */
+function sameBytesAt(b: Uint8Array, at: number, key: Uint8Array): boolean {
+  for (let j = 0; j < key.length; j++) if (b[at + j] !== key[j]) return false;
+  return true;
+}
+
+/** A hash of the bytes [start, end) (the measurement's, to find the shape last seen with it). */
+function hashOf(b: Uint8Array, start: number, end: number): number {
+  let h = 0;
+  for (let k = start; k < end; k++) h = (Math.imul(h, 31) + b[k]!) & 0x3fffffff;
+  return h;
 }
 
 class FastScanner {
   private readonly shapes = new Map<string, Shape>();
-  /** the shape last seen with each measurement */
-  private readonly byMeasurement = new Map<string, Shape>();
+  /** the shape last seen with each measurement, by a hash of its bytes (a collision only costs a look-up by name) */
+  private readonly byMeasurement = new Map<number, Shape>();
   private readonly fieldKinds = new Map<string, Map<string, FieldKind>>();
   private readonly agentsByHash = new Map<number, Agent>();
   private readonly agents: Agent[] = [];
@@ -253,8 +281,12 @@ class FastScanner {
   private readonly receipt: string;
   /** the shape of the last line read */
   private last: Shape | null = null;
-  /** The output is the body with replacements: `out` holds what is final, the body from `runStart` on is copied as it is until the next replacement. */
-  private out = '';
+  /**
+   * The output is the body with replacements: `out` holds what is final (its first `outLen` bytes;
+   * null until the first replacement), the body from `runStart` on is copied as it is until the next one.
+   */
+  private out: Buffer | null = null;
+  private outLen = 0;
   private runStart = 0;
   /** where the content of the last line ended in the body (-1: no line yet) */
   private prevEnd = -1;
@@ -263,7 +295,7 @@ class FastScanner {
   private keyT = -1;
 
   constructor(
-    private readonly s: string,
+    private readonly b: Buffer,
     precision: Precision,
     private readonly limits: PointLimits,
     private readonly maxPoints: number,
@@ -275,16 +307,16 @@ class FastScanner {
   }
 
   run(): FastBatch | null {
-    const s = this.s;
-    const len = s.length;
+    const b = this.b;
+    const len = b.length;
     let i = 0;
     for (;;) {
       // the next point: past blank lines, comments and leading whitespace, as the slow path skips them
       while (i < len) {
-        const c = s.charCodeAt(i);
+        const c = b[i];
         if (c === SPACE || c === TAB || c === CR || c === LF) i++;
         else if (c === HASH) {
-          const nl = s.indexOf('\n', i);
+          const nl = b.indexOf(LF, i);
           i = nl === -1 ? len : nl;
         } else break;
       }
@@ -292,13 +324,19 @@ class FastScanner {
       i = this.line(i);
       if (i === -1) return null;
     }
-    const { out, runStart, prevEnd, points } = this;
-    const bodyPrefix = out === '' && (prevEnd === -1 || runStart === 0);
-    const text = prevEnd === -1 ? '' : bodyPrefix && prevEnd === len ? s : out + s.slice(runStart, prevEnd);
+    const { runStart, prevEnd, points } = this;
+    let lines: Buffer;
+    if (prevEnd === -1) lines = b.subarray(0, 0);
+    else if (this.out === null) lines = b.subarray(runStart, prevEnd);
+    else {
+      this.append(runStart, prevEnd);
+      lines = this.out.subarray(0, this.outLen);
+    }
+    const fromBody = this.out === null;
     const agents = this.agents;
     return {
-      text,
-      bodyPrefix,
+      lines,
+      fromBody,
       points,
       agents: agents.map((a) => a.id),
       fieldKinds: this.fieldKinds,
@@ -311,7 +349,7 @@ class FastScanner {
         const out: NewestLine[] = [];
         for (const a of agents) {
           for (const n of a.newest) {
-            if (n !== undefined) out.push({ agent_id: a.id, shape: n.shape.key, time: n.time, order: n.start, point: () => ({ agent_id: a.id, measurement: n.shape.measurement, fields: fieldsOf(text, n), time: n.time }) });
+            if (n !== undefined) out.push({ agent_id: a.id, shape: n.shape.key, time: n.time, order: n.start, point: () => ({ agent_id: a.id, measurement: n.shape.measurement, fields: fieldsOf(lines, n), time: n.time }) });
           }
         }
         return out;
@@ -332,8 +370,8 @@ class FastScanner {
    * times the cost (docs/benchmarks.md, item 29).
    */
   private line(ls: number): number {
-    const s = this.s;
-    const len = s.length;
+    const b = this.b;
+    const len = b.length;
     const limits = this.limits;
     const tagKeyAt = this.tagKeyAt;
     const fieldKeyAt = this.fieldKeyAt;
@@ -342,17 +380,17 @@ class FastScanner {
     const drop = this.drop;
     const multiply = this.multiply;
     const prevEnd = this.prevEnd;
-    let out = this.out;
     let runStart = this.runStart;
     let i = ls;
     let c = 0;
     // one \n between two lines, nothing before the first
     if (prevEnd === -1) runStart = ls;
-    else if (ls !== prevEnd + 1 || s.charCodeAt(prevEnd) !== LF) {
-      out += `${s.slice(runStart, prevEnd)}\n`;
+    else if (ls !== prevEnd + 1 || b[prevEnd] !== LF) {
+      this.append(runStart, prevEnd);
+      this.appendAscii('\n');
       runStart = ls;
     }
-    const outStart = out.length + (ls - runStart);
+    const outStart = this.outLen + (ls - runStart);
     // The keys are compared with the shape of the last line while they are read (`same` as long
     // as they agree; `t` the position in its template).
     let shape: Shape | null = this.last;
@@ -362,13 +400,13 @@ class FastScanner {
 
     // measurement
     while (i < len) {
-      c = s.charCodeAt(i);
+      c = b[i];
       const k = c < 128 ? IN_MEASUREMENT[c] : ORDINARY;
       if (k !== ORDINARY) {
         if (k === END) break;
         if (k === BAD) return -1;
         // only the escapes a measurement needs, as the slow path writes them
-        const e = s.charCodeAt(i + 1);
+        const e = b[i + 1];
         if (e !== COMMA && e !== SPACE) return -1;
         if (same && template[t++] !== c) same = false;
         c = e;
@@ -382,12 +420,12 @@ class FastScanner {
     if (same && template[t++] !== KEY_END) same = false;
     if (!same) {
       // another measurement than the last line's: compare with the shape last seen with this one
-      shape = this.byMeasurement.get(s.slice(ls, measurementEnd)) ?? null;
+      shape = this.byMeasurement.get(hashOf(b, ls, measurementEnd)) ?? null;
       if (shape !== null) {
         template = shape.template;
         same = true;
         t = 0;
-        for (let k = ls; k < measurementEnd && same; k++) if (template[t++] !== s.charCodeAt(k)) same = false;
+        for (let k = ls; k < measurementEnd && same; k++) if (template[t++] !== b[k]) same = false;
         if (same && template[t++] !== KEY_END) same = false;
       }
     }
@@ -405,10 +443,10 @@ class FastScanner {
       else t = this.keyT;
       const ke = i;
       const vs = ++i;
-      if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(s, ks, AGENT_ID_TAG)) {
+      if (same ? nTags === shape!.agentTag : ke - ks === 8 && sameAt(b, ks, AGENT_ID_TAG)) {
         let h = 0;
         while (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           if (c === COMMA || c === SPACE) break;
           if (c >= 128 || AGENT_CHAR[c] === 0) return -1;
           h = (Math.imul(h, 31) + c) & 0x3fffffff;
@@ -420,11 +458,11 @@ class FastScanner {
         agentHash = h;
       } else {
         while (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           const k = c < 128 ? IN_TAG_VALUE[c] : ORDINARY;
           if (k !== ORDINARY) {
             if (k === END) break;
-            if (k === BAD || escapedKeyChar(s, i) === -1) return -1;
+            if (k === BAD || escapedKeyChar(b, i) === -1) return -1;
             i++;
           }
           i++;
@@ -439,7 +477,7 @@ class FastScanner {
     }
     // c is the space before the fields; exactly one
     if (++i >= len) return -1;
-    c = s.charCodeAt(i);
+    c = b[i];
     if (c === SPACE || c === TAB) return -1;
 
     // fields
@@ -453,17 +491,17 @@ class FastScanner {
       fieldKeyAt[2 * nFields] = ks;
       fieldKeyAt[2 * nFields + 1] = i;
       if (++i >= len) return -1;
-      c = s.charCodeAt(i);
+      c = b[i];
       let kind: number;
       if (c === QUOTE) {
         const vs = ++i;
         while (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           if (c === QUOTE) break;
           if (c < SPACE || c === DEL) return -1;
           if (c === BACKSLASH) {
             // only \" and \\ (the slow path's escapes); a lone backslash is left to it
-            const e = s.charCodeAt(i + 1);
+            const e = b[i + 1];
             if (e !== QUOTE && e !== BACKSLASH) return -1;
             i++;
           }
@@ -480,20 +518,20 @@ class FastScanner {
         const ds = i;
         let nonZero = false;
         while (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           if (c < ZERO || c > NINE) break;
           if (c !== ZERO) nonZero = true;
           i++;
         }
         const digits = i - ds;
         // no digit (a lone "-"), or a leading zero
-        if (digits === 0 || (digits > 1 && s.charCodeAt(ds) === ZERO)) return -1;
+        if (digits === 0 || (digits > 1 && b[ds] === ZERO)) return -1;
         if (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           if (c === DOT) {
             const fs = ++i;
             while (i < len) {
-              c = s.charCodeAt(i);
+              c = b[i];
               if (c < ZERO || c > NINE) break;
               if (c !== ZERO) nonZero = true;
               i++;
@@ -502,7 +540,7 @@ class FastScanner {
           } else if (c === LOWER_I || (c === LOWER_U && !negative)) {
             if (digits > MAX_INTEGER_DIGITS) return -1;
             // the number travels as a float: the suffix goes
-            out += s.slice(runStart, i);
+            this.append(runStart, i);
             runStart = ++i;
           }
         }
@@ -512,17 +550,17 @@ class FastScanner {
       } else if (c === LOWER_T || c === UPPER_T || c === LOWER_F || c === UPPER_F) {
         const vs = i;
         while (i < len) {
-          c = s.charCodeAt(i);
+          c = b[i];
           if (c === COMMA || c === SPACE || c === LF || c === CR) break;
           i++;
         }
-        if (i - vs > 5 || !BOOLEAN_WORDS.has(s.slice(vs, i))) return -1;
+        if (i - vs > 5 || !isBooleanWord(b, vs, i)) return -1;
         kind = K_BOOLEAN;
       } else return -1;
       if (same && template[t++] !== KIND_BASE - kind) same = false;
       kinds[nFields++] = kind;
       if (i >= len) break;
-      c = s.charCodeAt(i);
+      c = b[i];
       if (c !== COMMA) break;
       i++;
     }
@@ -533,37 +571,40 @@ class FastScanner {
     if (i < len && c === SPACE) {
       const ts = ++i;
       while (i < len) {
-        c = s.charCodeAt(i);
+        c = b[i];
         if (c < ZERO || c > NINE) break;
         i++;
       }
       end = i;
       const n = end - ts;
-      if (n === 0 || n > maxDigits || n <= drop || s.charCodeAt(ts) === ZERO) return -1;
+      if (n === 0 || n > maxDigits || n <= drop || b[ts] === ZERO) return -1;
       let v = 0;
-      for (let k = ts, to = end - drop; k < to; k++) v = v * 10 + (s.charCodeAt(k) - ZERO);
+      for (let k = ts, to = end - drop; k < to; k++) v = v * 10 + (b[k] - ZERO);
       time = v * multiply;
       if (drop > 0) {
-        out += s.slice(runStart, end - drop);
+        this.append(runStart, end - drop);
         runStart = end;
       } else if (multiply === 1000) {
-        out += `${s.slice(runStart, end)}000`;
+        this.append(runStart, end);
+        this.appendAscii('000');
         runStart = end;
       } else if (multiply > 1) {
-        out += s.slice(runStart, ts) + String(time);
+        this.append(runStart, ts);
+        this.appendAscii(String(time));
         runStart = end;
       }
     } else {
       end = i;
       time = limits.receivedAt;
-      out += s.slice(runStart, end) + this.receipt;
+      this.append(runStart, end);
+      this.appendAscii(this.receipt);
       runStart = end;
     }
     // the line ends here: \n, \r\n, or the end of the body
     if (i < len) {
-      c = s.charCodeAt(i);
+      c = b[i];
       if (c === CR) {
-        if (i + 1 < len && s.charCodeAt(i + 1) !== LF) return -1;
+        if (i + 1 < len && b[i + 1] !== LF) return -1;
       } else if (c !== LF) return -1;
     }
     if (checkTime(time, limits) !== null) return -1;
@@ -577,7 +618,7 @@ class FastScanner {
     }
     const agent = this.agentAt(agentStart, agentEnd, agentHash);
     if (time < agent.oldest) agent.oldest = time;
-    const outEnd = out.length + (end - runStart);
+    const outEnd = this.outLen + (end - runStart);
     const newest = agent.newest[shape!.index];
     if (newest === undefined) agent.newest[shape!.index] = { shape: shape!, start: outStart, end: outEnd, time };
     else if (time >= newest.time) {
@@ -586,10 +627,33 @@ class FastScanner {
       newest.time = time;
     }
     this.last = shape;
-    this.out = out;
     this.runStart = runStart;
     this.prevEnd = end;
     return i;
+  }
+
+  /** Copies the body's bytes [start, end) to the output. */
+  private append(start: number, end: number): void {
+    if (end <= start) return;
+    this.reserve(end - start);
+    this.out!.set(this.b.subarray(start, end), this.outLen);
+    this.outLen += end - start;
+  }
+
+  /** Writes ASCII text (a line end, digits) to the output. */
+  private appendAscii(text: string): void {
+    this.reserve(text.length);
+    const out = this.out!;
+    for (let j = 0; j < text.length; j++) out[this.outLen++] = text.charCodeAt(j);
+  }
+
+  /** Room for `n` more bytes of output: at first as much as the body (rewrites mostly shorten it), twice as much when full. */
+  private reserve(n: number): void {
+    const out = this.out;
+    if (out !== null && this.outLen + n <= out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(out === null ? this.b.length + 64 : 2 * out.length, this.outLen + n));
+    if (out !== null) grown.set(out.subarray(0, this.outLen));
+    this.out = grown;
   }
 
   /**
@@ -599,16 +663,16 @@ class FastScanner {
    * once they differ.
    */
   private readKey(i: number, template: Int32Array, t: number): number {
-    const s = this.s;
-    const len = s.length;
+    const b = this.b;
+    const len = b.length;
     const ks = i;
     while (i < len) {
-      let c = s.charCodeAt(i);
+      let c = b[i];
       const k = c < 128 ? IN_KEY[c] : ORDINARY;
       if (k !== ORDINARY) {
         if (k === END) break;
         if (k === BAD) return -1;
-        c = escapedKeyChar(s, i);
+        c = escapedKeyChar(b, i);
         if (c === -1) return -1;
         if (t !== -1 && template[t++] !== BACKSLASH) t = -1;
         i++;
@@ -624,11 +688,11 @@ class FastScanner {
 
   /** The agent whose id stands at [start, end), `hash` its hash. */
   private agentAt(start: number, end: number, hash: number): Agent {
-    const s = this.s;
+    const b = this.b;
     let agent = this.agentsByHash.get(hash);
-    while (agent !== undefined && (agent.id.length !== end - start || !sameAt(s, start, agent.id))) agent = agent.next;
+    while (agent !== undefined && (agent.id.length !== end - start || !sameAt(b, start, agent.id))) agent = agent.next;
     if (agent === undefined) {
-      agent = { id: s.slice(start, end), next: this.agentsByHash.get(hash), newest: [], oldest: Infinity };
+      agent = { id: b.toString('latin1', start, end), next: this.agentsByHash.get(hash), newest: [], oldest: Infinity };
       this.agentsByHash.set(hash, agent);
       this.agents.push(agent);
     }
@@ -637,22 +701,23 @@ class FastScanner {
 
   /** The shape of the line read: known, or new and checked; null when its names break a rule. */
   private shapeOf(ls: number, measurementEnd: number, nTags: number, nFields: number): Shape | null {
-    const s = this.s;
-    const rawMeasurement = s.slice(ls, measurementEnd);
-    const measurement = unescapeName(rawMeasurement);
+    const b = this.b;
+    const measurement = unescapeName(b.toString('utf8', ls, measurementEnd));
+    // where the names stand as written (the template the scanner compares lines with), and the names
+    const rawKeys: [number, number][] = [];
     const tagKeys: string[] = [];
-    // the names as written (the template the scanner compares lines with) and as they are
-    const rawKeys: string[] = [];
     for (let t = 0; t < nTags; t++) {
-      rawKeys.push(s.slice(this.tagKeyAt[2 * t], this.tagKeyAt[2 * t + 1]));
-      tagKeys.push(unescapeName(rawKeys[t]!));
+      rawKeys.push([this.tagKeyAt[2 * t]!, this.tagKeyAt[2 * t + 1]!]);
+      tagKeys.push(unescapeName(b.toString('utf8', rawKeys[t]![0], rawKeys[t]![1])));
     }
     const fieldKeys: string[] = [];
     const fieldKeyWidths: number[] = [];
     for (let f = 0; f < nFields; f++) {
-      rawKeys.push(s.slice(this.fieldKeyAt[2 * f], this.fieldKeyAt[2 * f + 1]));
-      fieldKeys.push(unescapeName(rawKeys[nTags + f]!));
-      fieldKeyWidths.push(rawKeys[nTags + f]!.length);
+      const ks = this.fieldKeyAt[2 * f]!;
+      const ke = this.fieldKeyAt[2 * f + 1]!;
+      rawKeys.push([ks, ke]);
+      fieldKeys.push(unescapeName(b.toString('utf8', ks, ke)));
+      fieldKeyWidths.push(ke - ks);
     }
     const kinds = this.kinds.slice(0, nFields);
     // control characters cannot occur in names, so they separate the parts
@@ -661,11 +726,11 @@ class FastScanner {
     if (shape === undefined) {
       if (!this.checkNames(measurement, tagKeys, fieldKeys, kinds)) return null;
       const template: number[] = [];
-      const put = (k: string) => {
-        for (let j = 0; j < k.length; j++) template.push(k.charCodeAt(j));
+      const put = ([start, end]: [number, number]) => {
+        for (let k = start; k < end; k++) template.push(b[k]!);
         template.push(KEY_END);
       };
-      put(rawMeasurement);
+      put([ls, measurementEnd]);
       for (let t = 0; t < nTags; t++) put(rawKeys[t]!);
       for (let f = 0; f < nFields; f++) {
         put(rawKeys[nTags + f]!);
@@ -675,7 +740,7 @@ class FastScanner {
       shape = { index: this.shapes.size, key, measurement, fieldKeys, fieldKeyWidths, kinds, template: Int32Array.from(template), agentTag: tagKeys.indexOf(AGENT_ID_TAG) };
       this.shapes.set(key, shape);
     }
-    this.byMeasurement.set(rawMeasurement, shape);
+    this.byMeasurement.set(hashOf(b, ls, measurementEnd), shape);
     return shape;
   }
 

@@ -67,7 +67,7 @@ export class PushRoutes {
       if (!Buffer.isBuffer(body)) throw new AppError('unsupported_media_type', 'the body must be line protocol (Content-Type: text/plain)');
       if (body.length > 0) {
         if (!isUtf8(body)) throw notUtf8();
-        await this.ingest.acceptLines(body.toString('utf8'), precision, body.length, principal.agent_id, body);
+        await this.ingest.acceptLines(body, precision, principal.agent_id);
       }
     }
     return reply.code(204).send();
