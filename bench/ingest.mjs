@@ -474,6 +474,27 @@ function machineInfo() {
   };
 }
 
+/**
+ * The observations a Prometheus histogram (its `_bucket`, `_count` lines, summed over processes) gained
+ * between two scrapes: their count, and the share within each bucket's bound.
+ */
+function histogramDelta(before = [], after = []) {
+  const buckets = (lines) => {
+    const m = new Map();
+    for (const l of lines) {
+      const b = /_bucket\{.*le="([^"]+)".*\}\s+(\S+)$/.exec(l);
+      if (b && b[1] !== '+Inf') m.set(Number(b[1]), (m.get(Number(b[1])) ?? 0) + Number(b[2]));
+    }
+    return m;
+  };
+  const count = (lines) => sumOf(lines.filter((l) => /_count(\{.*\})?\s/.test(l)));
+  const n = count(after) - count(before);
+  if (!(n > 0)) return undefined;
+  const b0 = buckets(before);
+  const within = [...buckets(after)].sort(([a], [b]) => a - b).map(([le, v]) => [le, (v - (b0.get(le) ?? 0)) / n]);
+  return { count: n, within };
+}
+
 /** The sum of the values of Prometheus text lines (`name{labels} value`). */
 function sumOf(lines = []) {
   return lines.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
@@ -683,6 +704,9 @@ async function main() {
   const steadyMessages = sumOf(afterSteady?.streamMessages) || NaN;
   // since item 39 of docs/benchmarks.md a batch of known agents is one message (lines), and their heartbeats one a second
   say(`stream messages stored for the warm-up and steady requests (lines, agents of new agents, heartbeats): ${steadyMessages}, ${(steadyMessages / steadyExpected).toFixed(2)} per request`);
+  // how long JetStream took to acknowledge ingest's publishes over the lead-in and the steady window
+  const steadyPublish = histogramDelta(beforeSteady?.publishSeconds, afterSteady?.publishSeconds);
+  if (steadyPublish) say(`JetStream publishes during the steady phase (lead-in included): ${steadyPublish.count}, acknowledged within ${steadyPublish.within.map(([le, share]) => `${le * 1000} ms: ${(share * 100).toFixed(0)}%`).join(', ')}`);
   const drainAfterSteady = await waitForConsumers(steadyEnd);
   say(`consumers caught up after the steady phase: ${JSON.stringify(drainAfterSteady)}`);
   peakT0 = Date.now() - 120_000;
@@ -742,6 +766,7 @@ async function main() {
     steady,
     steadyStored,
     steadyMessages,
+    steadyPublish,
     downsamplingDuringSteady,
     drainAfterSteady,
     natsSteady,
