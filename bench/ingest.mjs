@@ -704,9 +704,10 @@ async function main() {
   const steadyMessages = sumOf(afterSteady?.streamMessages) || NaN;
   // since item 39 of docs/benchmarks.md a batch of known agents is one message (lines), and their heartbeats one a second
   say(`stream messages stored for the warm-up and steady requests (lines, agents of new agents, heartbeats): ${steadyMessages}, ${(steadyMessages / steadyExpected).toFixed(2)} per request`);
-  // how long JetStream took to acknowledge ingest's publishes over the lead-in and the steady window
+  // how long each request waited, over the lead-in and the steady window, from the moment ingest
+  // handed its batch on until JetStream had stored the message holding it (coalescing and linger included)
   const steadyPublish = histogramDelta(beforeSteady?.publishSeconds, afterSteady?.publishSeconds);
-  if (steadyPublish) say(`JetStream publishes during the steady phase (lead-in included): ${steadyPublish.count}, acknowledged within ${steadyPublish.within.map(([le, share]) => `${le * 1000} ms: ${(share * 100).toFixed(0)}%`).join(', ')}`);
+  if (steadyPublish) say(`steady requests' wait for JetStream (lead-in included; coalescing included): ${steadyPublish.count} requests, stored within ${steadyPublish.within.map(([le, share]) => `${le * 1000} ms: ${(share * 100).toFixed(0)}%`).join(', ')}`);
   const drainAfterSteady = await waitForConsumers(steadyEnd);
   say(`consumers caught up after the steady phase: ${JSON.stringify(drainAfterSteady)}`);
   peakT0 = Date.now() - 120_000;
