@@ -111,7 +111,7 @@ describe('PublishCoalescer', () => {
     expect([agents(0)[0]!.source, agents(1)[0]!.source]).toEqual(['json', 'line']);
   });
 
-  it('under load, lets the next group gather for lingerMs; a lone request never lingers', async () => {
+  it('under load, lets the next group gather for lingerMs; a lone request lingers only within lingerMs of the last publish', async () => {
     const { coalescer, publishes, points } = harness(1024 * 1024, undefined, 30);
     const first = coalescer.submit(part({ id: 'a1' }, [1]));
     await tick();
@@ -128,12 +128,31 @@ describe('PublishCoalescer', () => {
     expect(points(1).map((p) => p.agent_id)).toEqual(['a2', 'a3']);
     publishes[1]!.resolve();
     await Promise.all([second, third]);
-    // quiet again: the next lone request goes at once
+    // quiet for longer than lingerMs since the last publish began: the next lone request goes at once
+    await new Promise((r) => setTimeout(r, 40));
     const lone = coalescer.submit(part({ id: 'a4' }, [4]));
     await tick();
     expect(publishes).toHaveLength(3);
     publishes[2]!.resolve();
     await lone;
+  });
+
+  it('lets a request that comes within lingerMs of the last publish gather for the rest of that time', async () => {
+    const { coalescer, publishes, points } = harness(1024 * 1024, undefined, 30);
+    const first = coalescer.submit(part({ id: 'a1' }, [1]));
+    await tick();
+    publishes[0]!.resolve();
+    await first;
+    await tick(); // the first publish is over, and nothing waited for it; but it began a moment ago
+    const soon = coalescer.submit(part({ id: 'a2' }, [2]));
+    await tick();
+    expect(publishes).toHaveLength(1);
+    const alsoSoon = coalescer.submit(part({ id: 'a3' }, [3]));
+    await new Promise((r) => setTimeout(r, 45));
+    expect(publishes).toHaveLength(2);
+    expect(points(1).map((p) => p.agent_id)).toEqual(['a2', 'a3']);
+    publishes[1]!.resolve();
+    await Promise.all([soon, alsoSoon]);
   });
 
   it('sends waiting requests without waiting any longer once they hold maxWaitingBytes', async () => {

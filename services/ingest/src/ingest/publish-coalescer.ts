@@ -22,8 +22,10 @@ interface Waiting {
 
 /**
  * Small accepted requests share stream messages under load. A request is published at once when
- * no publish of its format is under way (so a lone request waits for nothing); requests that arrive
- * while one is under way wait for it (and `lingerMs` more, gathering) and then go out together, as one batch: one lines message with
+ * no publish of its format is under way and none began in the last `lingerMs` (so a lone request
+ * waits for nothing); one that arrives within `lingerMs` of the last publish's start waits for the
+ * rest of that time, gathering; requests that arrive while a publish is under way wait for it (and
+ * `lingerMs` more, gathering). Then they go out together, as one batch: one lines message with
  * the lines of all of them (more when they exceed a message; a request's lines are never cut) and one
  * agents message with their agents merged. Each request
  * is answered only after the message holding it was stored; when that fails, every request in it
@@ -35,7 +37,10 @@ interface Waiting {
  */
 export class PublishCoalescer {
   private readonly waiting = new Map<CoalescedPart['source'], Waiting[]>();
+  /** sources with a publish under way, or a group gathering */
   private readonly busy = new Set<CoalescedPart['source']>();
+  /** when the last publish of each source began */
+  private readonly lastSend = new Map<CoalescedPart['source'], number>();
 
   constructor(
     private readonly publish: PublishMessages,
@@ -44,8 +49,9 @@ export class PublishCoalescer {
     /** parts waiting for one source are sent once they hold this many bytes, whatever is under way */
     private readonly maxWaitingBytes = 256 * 1024,
     /**
-     * under load (requests waited while a publish was under way), how long the next group keeps
-     * gathering before it goes: a few ms more latency for several times fewer stream messages
+     * under load, how long a group gathers: after a publish it waited for, or from the start of the
+     * last publish (so at most one publish of a format begins in any `lingerMs`): a few ms more
+     * latency for several times fewer stream messages
      */
     private readonly lingerMs = 0,
   ) {}
@@ -59,9 +65,20 @@ export class PublishCoalescer {
         this.waiting.set(part.source, queue);
       }
       queue.push({ part, resolve, reject });
-      if (!this.busy.has(part.source)) void this.drain(part.source);
+      if (!this.busy.has(part.source)) this.start(part.source);
       else if (queue.reduce((n, w) => n + w.part.lines.length, 0) >= this.maxWaitingBytes) void this.send(part.source, this.take(part.source));
     });
+  }
+
+  /** Drains a source now, or once `lingerMs` has passed since its last publish began. */
+  private start(source: CoalescedPart['source']): void {
+    const wait = this.lingerMs - (performance.now() - (this.lastSend.get(source) ?? -Infinity));
+    if (wait <= 0) {
+      void this.drain(source);
+      return;
+    }
+    this.busy.add(source);
+    setTimeout(() => void this.drain(source), wait);
   }
 
   /** Sends what waits for a source, then whatever arrived meanwhile, until nothing waits. */
@@ -86,6 +103,7 @@ export class PublishCoalescer {
 
   private async send(source: CoalescedPart['source'], group: Waiting[]): Promise<void> {
     if (group.length === 0) return;
+    this.lastSend.set(source, performance.now());
     try {
       const max = this.maxMessageBytes();
       const header = { batchId: randomUUID(), receivedAt: Math.min(...group.map((w) => w.part.receivedAt)), source, agents: mergeAgents(group.map((w) => w.part.agents)) };
