@@ -30,9 +30,8 @@ import { MAX_FIELDS_PER_POINT, MAX_FIELD_STRING, MAX_TAGS_PER_POINT, checkTime, 
  * batch. Values are checked on every line.
  *
  * Bytes, not a string: a peak batch of 5,000 lines is about 700 KB, and a string that large is a
- * large object of V8's heap, memory fresh from the system on every batch. Decoding the body cost
- * ingest 3.3 ms of CPU per such batch on the eleventh machine of docs/benchmarks.md (item 41), where
- * reading it takes 3. Every byte of a multi-byte UTF-8 character is 128 or more, which the scanner
+ * large object of V8's heap, memory fresh from the system on every batch. Decoding such a body cost
+ * 3.3 ms of CPU on the eleventh machine of docs/benchmarks.md (item 41), more than scanning it. Every byte of a multi-byte UTF-8 character is 128 or more, which the scanner
  * takes as an ordinary character wherever any character may stand, as it took the character; limits
  * on lengths, counted here in bytes, only make it give up sooner than the slow path would refuse.
  */
