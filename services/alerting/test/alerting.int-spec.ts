@@ -30,6 +30,7 @@ import { AppModule } from '../src/app.module.js';
 import { EVALUATOR_DURABLE } from '../src/evaluation/telemetry-evaluator.service.js';
 import { RuleCache } from '../src/rules/rule-cache.service.js';
 import { AlertStateService } from '../src/alerts/alert-state.service.js';
+import { EvaluationStore } from '../src/evaluation/sample-store.js';
 import { AlertingConfigSchema } from '../src/config.js';
 
 const DB = TEST_INFRA.postgresUrl('alerting_int');
@@ -505,6 +506,21 @@ describe('alerting service (real PostgreSQL, Redis and NATS JetStream)', () => {
       );
       const [alert] = await eventually('offline alert', () => activeFor(agent), (items) => items.length === 1);
       expect(alert!.status).toBe('firing');
+    }, 20_000);
+
+    it('takes a fleet of status changes in batches: each agent ends as its last change says', async () => {
+      // 300 agents go offline, then the first 100 of them come back, published back to back so that
+      // the consumer takes them in batches, an agent's two changes often in the same one
+      const agents = Array.from({ length: 300 }, (_, k) => agentId(`fleet-${k}`));
+      const at = new Date().toISOString();
+      await Promise.all(agents.map((agent) => bus.publish('evt.registry.agent.status-changed.v1', { agent_id: agent, from: 'online', to: 'offline', at }, { msgId: randomUUID() })));
+      for (const agent of agents.slice(0, 100)) {
+        await bus.publish('evt.registry.agent.status-changed.v1', { agent_id: agent, from: 'offline', to: 'online', at: new Date().toISOString() }, { msgId: randomUUID() });
+      }
+      const store = app.get(EvaluationStore);
+      const marks = () => Promise.all(agents.map((agent) => store.isOffline(agent)));
+      const final = await eventually('every change applied', marks, (offline) => offline.every((o, k) => o === k >= 100));
+      expect(final.filter(Boolean)).toHaveLength(200);
     }, 20_000);
 
     it('deleting a rule resolves its open alerts', async () => {

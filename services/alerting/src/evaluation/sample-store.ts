@@ -132,8 +132,9 @@ export class EvaluationStore {
     if (pipe.length) await execAll(pipe);
   }
 
-  async setOffline(agentId: string, at: number): Promise<void> {
-    await this.redis.hset(this.keys.offlineAgents(), agentId, String(at));
+  /** Marks agents offline, each since its time (one command for all of them). */
+  async setOffline(since: ReadonlyMap<string, number>): Promise<void> {
+    if (since.size) await this.redis.hset(this.keys.offlineAgents(), Object.fromEntries([...since].map(([id, at]) => [id, String(at)])));
   }
 
   async clearOffline(agentIds: string[]): Promise<void> {
