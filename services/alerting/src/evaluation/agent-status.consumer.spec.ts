@@ -1,31 +1,17 @@
 import type { Logger } from 'pino';
 import type { AgentStatusChanged, Condition } from '@agentmon/contracts';
 import type { EventBus } from '@agentmon/messaging';
-import type { LoadedRule, RuleCache } from '../rules/rule-cache.service.js';
+import { loadRule, type LoadedRule, type RuleCache } from '../rules/rule-cache.service.js';
+import type { AlertRuleEntity } from '../rules/alert-rule.entity.js';
 import type { AlertStateService } from '../alerts/alert-state.service.js';
 import type { AgentDirectory } from '../agents/agent-directory.service.js';
-import { leavesOf, type Leaf } from './condition.js';
 import type { RuleEvaluator } from './rule-evaluator.service.js';
 import type { EvaluationStore } from './sample-store.js';
 import { AgentStatusConsumer } from './agent-status.consumer.js';
 
-function rule(id: string, condition: Condition): LoadedRule {
-  const leaves = leavesOf(condition);
-  return {
-    id,
-    name: id,
-    severity: 'critical',
-    forMs: 0,
-    scope: {},
-    condition,
-    labels: {},
-    channels: [],
-    revision: 1,
-    updatedAt: 0,
-    thresholdLeaves: leaves.filter((l): l is Extract<Leaf, { kind: 'threshold' }> => l.kind === 'threshold'),
-    absenceLeaves: leaves.filter((l): l is Extract<Leaf, { kind: 'absence' }> => l.kind === 'absence'),
-  };
-}
+/** A rule as the rule cache loads it. */
+const rule = (id: string, condition: Condition): LoadedRule =>
+  loadRule({ id, name: id, severity: 'critical', forMs: 0, scope: {}, condition, labels: {}, channels: [], revision: 1, updatedAt: new Date(0) } as unknown as AlertRuleEntity);
 
 const T = '2026-11-29T03:00:00.000Z';
 const change = (agent_id: string, to: 'online' | 'offline', at = T): AgentStatusChanged => ({ agent_id, from: to === 'offline' ? 'online' : 'offline', to, at });
