@@ -159,7 +159,7 @@ export class IngestService implements BeforeApplicationShutdown {
     };
   }
 
-  /** A line-protocol batch the fast path took: its text is stored, no point was built. */
+  /** A line-protocol batch the fast path took: its lines are stored as the scanner gave them, no point was built. */
   private fastAccepted(fast: FastBatch, receivedAt: number): Accepted {
     return {
       source: 'line',
