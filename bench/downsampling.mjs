@@ -1,25 +1,36 @@
 #!/usr/bin/env node
-// What downsampling costs InfluxDB, the way a continuous query did it and the way the ingest service
-// does it now (services/ingest/src/downsample): one `SELECT mean(*), min(*), max(*), count(*), sum(*)
-// INTO agg_1m … GROUP BY time(1m), *` over every agent, against the same statement per group of 50
-// agents, one after another (without the service's pauses, so the figures are the queries' own).
+// What downsampling costs, three ways: one `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agg_1m
+// … GROUP BY time(1m), *` over every agent (the former continuous query); the same statement per group
+// of 50 agents, one after another (the ingest service's downsampler until item 45); and what the
+// service does since item 45: per group, the raw points read once (`SELECT * … GROUP BY *`, chunked)
+// and the aggregates computed by the service's own code (services/ingest/dist: BucketAggregator,
+// InfluxClient) and written as line protocol. Without the service's pauses, so the figures are the
+// queries' own.
 //
 //   node scripts/lib/infra.mjs up test          # InfluxDB of the test profile (AGENTMON_TEST_PORT_OFFSET honoured)
-//   node bench/downsampling.mjs [--agents 10000] [--points 4] [--per-query 50]
+//   npx tsc -b services/ingest/tsconfig.build.json   # the built service (npm start and npm test build it too)
+//   node bench/downsampling.mjs [--agents 10000] [--points 4] [--per-query 50] [--no-single]
 //
 // It seeds its own database (agentmon_bench_downsampling) with what the steady phase of
 // bench/ingest.mjs leaves (`steadySeries` of bench/lib/data.mjs): --agents agents, each with an
 // `agent_metrics` (2 float fields) and a `performance_metrics` point (3 fields) every 10 s for
-// --points × 10 s in the last minutes, with the tags ingest stores (20,000 series for 10,000 agents). Then, for each way, it reports the wall time, InfluxDB's CPU (user +
-// system from /proc, so run it on an otherwise quiet machine), and the longest single query: the
-// stretch during which InfluxDB competes with everything else on the machine.
+// --points × 10 s in the last minutes, with the tags ingest stores (20,000 series for 10,000 agents);
+// `--points 60` is ten minutes of an agent pushing every 10 s, what a run of the service covers. Then, for each way, it reports the wall time, InfluxDB's CPU (user +
+// system from /proc, so run it on an otherwise quiet machine), this process's CPU (the third way's
+// reading, aggregating and writing, which the service would spend), and the longest single query:
+// the stretch during which InfluxDB competes with everything else on the machine. Each way writes
+// into a retention policy of its own, and the third way's aggregates are compared with the second's.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
 import { steadySeries } from './lib/data.mjs';
 import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
+import { BucketAggregator, rawFieldTypes } from '../services/ingest/dist/downsample/bucket-aggregator.js';
+import { InfluxClient } from '../services/ingest/dist/influx/influx.client.js';
 
-const { values } = parseArgs({ options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' }, 'no-single': { type: 'boolean', default: false } },
+});
 const AGENTS = Number(values.agents);
 const POINTS = Number(values.points);
 const PER_QUERY = Number(values['per-query']);
@@ -34,7 +45,7 @@ const query = (q, db = DB) => influxQuery(INFLUX, q, db, 300_000);
 async function seed(now) {
   await query(`DROP DATABASE "${DB}"`, '');
   await query(`CREATE DATABASE "${DB}" WITH DURATION 90d NAME "raw"`, '');
-  await query(`CREATE RETENTION POLICY "agg_1m" ON "${DB}" DURATION 365d REPLICATION 1`, '');
+  for (const rp of ['agg_single', 'agg_statement', 'agg_1m']) await query(`CREATE RETENTION POLICY "${rp}" ON "${DB}" DURATION 365d REPLICATION 1`, '');
   let lines = [];
   const flush = async () => {
     const res = await fetch(`${INFLUX}/write?db=${DB}&rp=raw&precision=ms`, { method: 'POST', body: lines.join('\n') });
@@ -49,45 +60,65 @@ async function seed(now) {
   if (lines.length) await flush();
 }
 
-const statement = (where, from, to) =>
-  `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO "${DB}"."agg_1m".:MEASUREMENT FROM "${DB}"."raw"./.*/ ` +
+const statement = (where, from, to, rp) =>
+  `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO "${DB}"."${rp}".:MEASUREMENT FROM "${DB}"."raw"./.*/ ` +
   `WHERE ${where ? `(${where}) AND ` : ''}time >= ${from}ms AND time < ${to}ms GROUP BY time(1m), *`;
 
-async function measure(name, statements) {
+const influx = new InfluxClient({ url: INFLUX, database: DB, timeoutMs: 300_000 });
+/** the service's way for one group (services/ingest/src/downsample/downsampler.service.ts, aggregateHere) */
+async function readAndAggregate(where, from, to, types) {
+  const aggregator = new BucketAggregator(M, types);
+  await influx.queryChunked(`SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`, (s) => aggregator.add(s), { db: DB, timeoutMs: 300_000 });
+  const lines = aggregator.finish();
+  if (aggregator.unsupported) throw new Error(`the aggregator gave up: ${aggregator.unsupported}`);
+  if (lines.length) await influx.write(lines.join('\n'), 'agg_1m');
+}
+
+async function measure(name, tasks) {
   await new Promise((r) => setTimeout(r, 3000)); // what the writes left behind settles first
   const c0 = cpuMs();
+  const own0 = process.cpuUsage();
   const t0 = performance.now();
   let longest = 0;
-  for (const s of statements) {
+  for (const task of tasks) {
     const q0 = performance.now();
-    await query(s);
+    await task();
     longest = Math.max(longest, performance.now() - q0);
   }
   const wall = performance.now() - t0;
   const cpu = cpuMs() - c0;
-  return { name, queries: statements.length, wallS: wall / 1000, influxCpuS: cpu / 1000, longestQueryMs: longest, cores: cpu / wall };
+  const own = process.cpuUsage(own0);
+  return { name, queries: tasks.length, wallS: wall / 1000, influxCpuS: cpu / 1000, ownCpuS: (own.user + own.system) / 1e6, longestQueryMs: longest, cores: cpu / wall };
 }
 
 const now = Date.now();
 process.stdout.write(`seeding ${AGENTS} agents × ${POINTS} points × 2 measurements into ${DB} (${INFLUX})\n`);
 await seed(now);
-const from = Math.floor((now - 6 * M) / M) * M;
+// from the minute before the first seeded point (as a run of the service reaches a period further back)
+const from = Math.floor((now - M - POINTS * 10_000 - M) / M) * M;
 const to = Math.ceil(now / M) * M;
-const one = await measure('one statement over every agent (the former continuous query)', [statement('', from, to)]);
 const ids = Array.from({ length: AGENTS }, (_, a) => `bench-agent-${String(a).padStart(5, '0')}`);
 const groups = [];
 for (let i = 0; i < ids.length; i += PER_QUERY) groups.push(ids.slice(i, i + PER_QUERY).map((id) => `"agent_id" = '${id}'`).join(' OR '));
-const chunked = await measure(`one statement per ${PER_QUERY} agents (the ingest service's downsampler, without its pauses)`, groups.map((g) => statement(g, from, to)));
-const rows = [one, chunked];
+const rows = [];
+if (!values['no-single']) rows.push(await measure('one statement over every agent (the former continuous query)', [() => query(statement('', from, to, 'agg_single'))]));
+rows.push(await measure(`one statement per ${PER_QUERY} agents (the downsampler until item 45)`, groups.map((g) => () => query(statement(g, from, to, 'agg_statement')))));
+const types = rawFieldTypes((await query(`SHOW FIELD KEYS FROM "raw"./.*/`))[0]?.series ?? []);
+rows.push(await measure(`per ${PER_QUERY} agents, raw points read once and aggregated by the service's code (since item 45)`, groups.map((g) => () => readAndAggregate(g, from, to, types))));
+// the service's aggregates are InfluxDB's own (bench/lib/influx.mjs answers with full precision)
+const stored = async (rp) => JSON.stringify((await query(`SELECT * FROM "${rp}"./.*/ GROUP BY *`))[0]?.series ?? []);
+const same = (await stored('agg_statement')) === (await stored('agg_1m'));
 const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
 process.stdout.write(
   [
     '',
-    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} × ${cpuModel}, ${AGENTS} agents (${2 * AGENTS} series), ${POINTS} points per series, 6 minutes`,
+    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} × ${cpuModel}, ${AGENTS} agents (${2 * AGENTS} series), ${POINTS} points per series, ${(to - from) / M} minutes`,
     '',
-    '| how | queries | wall s | InfluxDB CPU s | InfluxDB cores busy (mean) | longest query ms |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.queries} | ${r.wallS.toFixed(1)} | ${r.influxCpuS.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.longestQueryMs.toFixed(0)} |`),
+    '| how | queries | wall s | InfluxDB CPU s | this process CPU s | InfluxDB cores busy (mean) | longest query ms |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.queries} | ${r.wallS.toFixed(1)} | ${r.influxCpuS.toFixed(1)} | ${r.ownCpuS.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.longestQueryMs.toFixed(0)} |`),
+    '',
+    `The aggregates of the last way ${same ? 'are the same as' : '**differ from**'} those of the statement per group.`,
     '',
   ].join('\n'),
 );

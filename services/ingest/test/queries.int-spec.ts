@@ -17,6 +17,10 @@ import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
 import { DownsamplerService, downsampleDoneKey, downsampleLockKey } from '../src/downsample/downsampler.service.js';
 import { backfillKey } from '../src/downsample/backfill-marks.service.js';
+import { downsampleLevels, downsampleStatement, rawFieldKeysStatement, rawPointsStatement } from '../src/downsample/downsample-plan.js';
+import { BucketAggregator, rawFieldTypes } from '../src/downsample/bucket-aggregator.js';
+import { InfluxClient } from '../src/influx/influx.client.js';
+import { INGEST_METRICS, type IngestMetrics } from '../src/stats/ingest-metrics.js';
 
 const DB = 'agentmon_int_queries';
 const BASE = `http://127.0.0.1:${INTEGRATION_PORTS.ingest}`;
@@ -106,6 +110,8 @@ beforeAll(async () => {
     INFLUX_DATABASE: DB,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     WRITE_FLUSH_MS: '100',
+    // one agent per downsampling query, so that each agent's points are a group of their own
+    DOWNSAMPLE_AGENTS_PER_QUERY: '1',
   });
   app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
   rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-queries-test');
@@ -351,6 +357,85 @@ describe('retention and downsampling', () => {
     expect(await redis.zscore(backfillKey(DB, 'agg_1m'), agent)).toBeNull();
     // the 1-hour level still has its mark until its own run
     expect(await redis.zscore(backfillKey(DB, 'agg_1h'), agent)).not.toBeNull();
+  });
+
+  it("the aggregates computed by the service are the ones InfluxDB's own statement computes, for every field type, tag and name", async () => {
+    // floats, integers, booleans and strings; absent tags and fields; names to escape; two measurements;
+    // an agent with an integer beyond 2^53, which the service leaves to InfluxDB's statement
+    const mix = `${DS}_mix`;
+    const agents = [`mix-a-${RUN}`, `mix b,${RUN}`, `mix-big-${RUN}`];
+    const minute = Math.floor(Date.now() / M) * M - 3 * M;
+    const lines = [
+      `${mix},agent_id=${agents[0]},core=0 f=1.5,i=3i,b=true,s="x" ${minute + 1000}`,
+      `${mix},agent_id=${agents[0]},core=0 f=-2.25,i=-7i,b=false ${minute + 2000}`,
+      `${mix},agent_id=${agents[0]},core=0 f=0.1,i=4i ${minute + 3000}`,
+      `${mix},agent_id=${agents[0]},core=0 f=0.2 ${minute + M + 1}`,
+      `${mix},agent_id=${agents[0]},core=0 s="only a string" ${minute + 2 * M + 1}`,
+      `${mix},agent_id=${agents[0]} f=1e+21,i=9007199254740991i ${minute + 5000}`,
+      `${mix},agent_id=${agents[1].replace(/[ ,]/g, '\\$&')},core=1,zone=eu\\ west\\,1 f=3,b=true ${minute + 10_000}`,
+      `${mix},agent_id=${agents[1].replace(/[ ,]/g, '\\$&')},core=1,zone=eu\\ west\\,1 f=4,b=true ${minute + M + 10_000}`,
+      `${mix}\\ other,agent_id=${agents[0]} load=0.75,n=2i ${minute + 20_000}`,
+      `${mix}\\ other,agent_id=${agents[0]} load=0.25,n=5i ${minute + 40_000}`,
+      `${mix},agent_id=${agents[2]},core=0 f=1,i=9007199254740993i ${minute + 1000}`,
+    ];
+    await writeLines('raw', lines);
+    const refDb = `${DB}_ref`;
+    const ref = (q: string) => influxql(q.replaceAll(`"${DB}"`, `"${refDb}"`));
+    await influxql(`DROP DATABASE "${refDb}"`);
+    await influxql(`CREATE DATABASE "${refDb}" WITH DURATION 90d NAME "raw"`);
+    await influxql(`CREATE RETENTION POLICY "agg_1m" ON "${refDb}" DURATION 365d REPLICATION 1`);
+    const res = await fetch(`${TEST_INFRA.influxUrl}/write?db=${refDb}&rp=raw&precision=ms`, { method: 'POST', body: lines.join('\n') });
+    expect(res.status).toBe(204);
+    const level = downsampleLevels({ DOWNSAMPLE_1M_EVERY_MS: 5 * M, DOWNSAMPLE_1H_EVERY_MS: 30 * M })[0]!;
+    const [refAnswer] = (await ref(downsampleStatement(DB, level, agents, minute - M, minute + 4 * M))).results;
+    expect(refAnswer!.error).toBeUndefined();
+
+    const groups = async () => {
+      const values = (await app.get<IngestMetrics>(INGEST_METRICS).downsampleGroups.get()).values.filter((v) => v.labels.level === 'agg_1m');
+      return { ingest: values.find((v) => v.labels.by === 'ingest')?.value ?? 0, influxdb: values.find((v) => v.labels.by === 'influxdb')?.value ?? 0 };
+    };
+    const before = await groups();
+    await redis.hset(doneKey(), 'agg_1m', String(Date.now()));
+    expect(await downsampler().run('agg_1m')).toBe('ok');
+    // DOWNSAMPLE_AGENTS_PER_QUERY is 1 here: the big integer's group alone went to InfluxDB's statement
+    const after = await groups();
+    expect(after.influxdb - before.influxdb).toBe(1);
+    expect(after.ingest - before.ingest).toBeGreaterThanOrEqual(2);
+    const stored = `SELECT * FROM "${DB}"."agg_1m"./^${DS}_mix/ WHERE ${agents.map((a) => `"agent_id" = '${a}'`).join(' OR ')} GROUP BY *`;
+    const ours = (await influxql(stored)).results[0]!.series;
+    const theirs = (await ref(stored)).results[0]!.series;
+    expect(ours).toHaveLength(5);
+    expect(ours).toEqual(theirs);
+    // the big integer's group came out of the statement: exactly, which JSON numbers could not carry
+    const big = await fetch(`${TEST_INFRA.influxUrl}/query?db=${DB}&q=${encodeURIComponent(`SELECT "sum_i" FROM "agg_1m"."${mix}" WHERE "agent_id" = '${agents[2]}'`)}`);
+    expect(await big.text()).toContain('9007199254740993');
+    await influxql(`DROP DATABASE "${refDb}"`);
+  });
+
+  it('chunked reads: a series split over chunks aggregates as in one piece, and an error of InfluxDB is thrown', async () => {
+    const m = `${DS}_chunks`;
+    const minute = Math.floor(Date.now() / M) * M - 4 * M;
+    await writeLines('raw', [1, 2, 3, 4, 5, 6, 7].map((k) => `${m},agent_id=chunky-${RUN} v=${k * 1.5} ${minute + k * 20_000}`));
+    const influx = new InfluxClient({ url: TEST_INFRA.influxUrl, database: DB });
+    const q = rawPointsStatement(DB, [`chunky-${RUN}`], minute, minute + 5 * M);
+    const types = rawFieldTypes((await influx.query(rawFieldKeysStatement(DB)))[0]!.series ?? []);
+    const linesWith = async (chunkSize: number) => {
+      const agg = new BucketAggregator(M, types);
+      let pieces = 0;
+      await influx.queryChunked(q, (series) => void (pieces++, agg.add(series)), { db: DB, chunkSize });
+      return { pieces, lines: agg.finish(), unsupported: agg.unsupported };
+    };
+    const whole = await linesWith(10_000);
+    const split = await linesWith(2);
+    expect(whole.pieces).toBe(1);
+    expect(split.pieces).toBe(4);
+    expect(split).toEqual({ ...whole, pieces: 4 });
+    expect(whole.lines).toEqual([
+      `${m},agent_id=chunky-${RUN} count_v=2i,mean_v=2.25,min_v=1.5,max_v=3,sum_v=4.5 ${minute}`,
+      `${m},agent_id=chunky-${RUN} count_v=3i,mean_v=6,min_v=4.5,max_v=7.5,sum_v=18 ${minute + M}`,
+      `${m},agent_id=chunky-${RUN} count_v=2i,mean_v=9.75,min_v=9,max_v=10.5,sum_v=19.5 ${minute + 2 * M}`,
+    ]);
+    await expect(influx.queryChunked('SELECT * FROM "no_such_db"."raw"."x"', () => undefined)).rejects.toThrow(/database not found: no_such_db/);
   });
 
   it('one replica runs a level at a time: while another holds the lock, a run is left to it', async () => {

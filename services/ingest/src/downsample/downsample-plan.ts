@@ -54,12 +54,28 @@ export function chunked<T>(items: readonly T[], size: number): T[][] {
  */
 export function downsampleStatement(database: string, level: DownsampleLevel, agents: readonly string[], from: number, to: number): string {
   const db = quoteIdent(database);
-  const who = agents.map((a) => `${quoteIdent('agent_id')} = ${quoteString(a)}`).join(' OR ');
   return (
     `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO ${db}.${quoteIdent(level.rp)}.:MEASUREMENT ` +
-    `FROM ${db}.${quoteIdent('raw')}./.*/ WHERE (${who}) AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to)}ms ` +
-    `GROUP BY time(${level.bucketMs / M}m), *`
+    `FROM ${db}.${quoteIdent('raw')}./.*/ WHERE ${pointsOf(agents, from, to)} GROUP BY time(${level.bucketMs / M}m), *`
   );
+}
+
+/**
+ * The same points as `downsampleStatement` reads, as they are (every series apart, in time order),
+ * for BucketAggregator: InfluxDB reads each point once instead of once per function.
+ */
+export function rawPointsStatement(database: string, agents: readonly string[], from: number, to: number): string {
+  return `SELECT * FROM ${quoteIdent(database)}.${quoteIdent('raw')}./.*/ WHERE ${pointsOf(agents, from, to)} GROUP BY *`;
+}
+
+/** The fields of every raw measurement with their types (the index only). */
+export function rawFieldKeysStatement(database: string): string {
+  return `SHOW FIELD KEYS ON ${quoteIdent(database)} FROM ${quoteIdent('raw')}./.*/`;
+}
+
+function pointsOf(agents: readonly string[], from: number, to: number): string {
+  const who = agents.map((a) => `${quoteIdent('agent_id')} = ${quoteString(a)}`).join(' OR ');
+  return `(${who}) AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to)}ms`;
 }
 
 /** The agents with raw points in shards that overlap the range (SHOW TAG VALUES reads the index only). */

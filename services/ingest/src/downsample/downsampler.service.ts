@@ -10,7 +10,8 @@ import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { BackfillMarks } from './backfill-marks.service.js';
-import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, runRange, type DownsampleLevel } from './downsample-plan.js';
+import { BucketAggregator, rawFieldTypes, type RawFieldTypes } from './bucket-aggregator.js';
+import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, rawFieldKeysStatement, rawPointsStatement, runRange, type DownsampleLevel } from './downsample-plan.js';
 
 /** per level: when its last successful run began (epoch ms); one hash per InfluxDB database */
 export const downsampleDoneKey = (database: string) => `agentmon:ingest:downsample:${database}:done`;
@@ -25,6 +26,13 @@ const MAX_DEFER_MS = 15 * 60_000;
 /** after a failed run, the next attempt */
 const RETRY_MS = 60_000;
 const QUERY_TIMEOUT_MS = 120_000;
+/** aggregate lines per write into a retention policy */
+const WRITE_LINES = 5_000;
+/**
+ * raw rows per chunk of InfluxDB's answer: each chunk is parsed and aggregated in one go on the event
+ * loop that also serves ingest's requests, so it stays at about a millisecond of work
+ */
+const CHUNK_ROWS = 1_000;
 /** marked agents one run takes on at most (the rest wait for the next run) */
 const MAX_MARKS_PER_RUN = 10_000;
 /** how long after marking an agent's points are taken to be written, beyond the writer's lag */
@@ -48,6 +56,11 @@ export type RunOutcome = 'ok' | 'failed' | 'deferred' | 'elsewhere';
  *   and an outage of ingest or InfluxDB is caught up (up to DOWNSAMPLE_CATCH_UP_MS);
  * - asks one query per DOWNSAMPLE_AGENTS_PER_QUERY agents, and pauses DOWNSAMPLE_PAUSE_RATIO times as
  *   long as each query took before the next, so InfluxDB keeps CPU for writes and queries meanwhile;
+ * - reads each group's raw points once (`SELECT *`, chunked) and computes the aggregates itself
+ *   (BucketAggregator), writing them as line protocol. InfluxDB's own statement reads every point
+ *   once per function: it cost InfluxDB 3–5 times the CPU, and InfluxDB and the service together 2–4
+ *   times (docs/benchmarks.md, item 45). A group whose points the aggregator cannot take exactly (an
+ *   integer beyond 2^53, a field with two types) is left to that statement (`downsampleStatement`);
  * - waits while the writer is behind (its points are not in InfluxDB yet), up to 15 minutes;
  * - runs in one replica at a time (a lock in Redis; without Redis, every replica runs it: the results
  *   are the same, written twice).
@@ -162,11 +175,19 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       const writtenBefore = now - this.backpressure.lastReading.lagMs - MARK_SETTLE_MS;
       const marks = (await this.backfill.marked(rp, MAX_MARKS_PER_RUN)).filter((m) => m.markedAt < writtenBefore);
       const backfills = marks.filter((m) => m.time < from);
+      const [keys] = await this.influx.query(rawFieldKeysStatement(db), { timeoutMs: QUERY_TIMEOUT_MS });
+      const types = rawFieldTypes(keys?.series ?? []);
       let queries = 0;
+      let byStatement = 0;
       const ask = async (group: readonly string[], start: number, end: number) => {
         if (this.stopped) throw new Error('the service is stopping');
         const t0 = Date.now();
-        await this.influx.query(downsampleStatement(db, level, group, start, end), { db, timeoutMs: QUERY_TIMEOUT_MS });
+        const here = await this.aggregateHere(level, group, start, end, types);
+        if (!here) {
+          await this.influx.query(downsampleStatement(db, level, group, start, end), { db, timeoutMs: QUERY_TIMEOUT_MS });
+          byStatement++;
+        }
+        this.metrics.downsampleGroups.inc({ level: rp, by: here ? 'ingest' : 'influxdb' });
         queries++;
         if (locked) await this.redis.eval(RENEW, 1, lockKey, this.owner, lockMs).catch(() => undefined);
         const pause = (Date.now() - t0) * this.config.DOWNSAMPLE_PAUSE_RATIO;
@@ -188,7 +209,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       this.metrics.downsampleRuns.inc({ level: rp, outcome: 'ok' });
       this.metrics.downsampleSeconds.observe({ level: rp }, seconds);
       this.metrics.downsampleLastSuccess.set({ level: rp }, now / 1000);
-      this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, backfilled: backfills.length, queries, seconds }, 'downsampled');
+      this.logger.info({ level: rp, from: new Date(from).toISOString(), to: new Date(to).toISOString(), agents: agents.size, backfilled: backfills.length, queries, byStatement, seconds }, 'downsampled');
       return 'ok';
     } catch (err) {
       this.metrics.downsampleRuns.inc({ level: rp, outcome: 'failed' });
@@ -197,6 +218,32 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     } finally {
       if (locked) await this.redis.eval(RELEASE, 1, lockKey, this.owner).catch(() => undefined);
     }
+  }
+
+  /**
+   * One group's aggregates computed here from its raw points (BucketAggregator) and written into the
+   * level's retention policy, in parts as they complete. False when the points hold something the
+   * aggregator leaves to InfluxDB (see BucketAggregator); what was written by then is written again
+   * by the statement, which replaces it.
+   */
+  private async aggregateHere(level: DownsampleLevel, agents: readonly string[], from: number, to: number, types: RawFieldTypes): Promise<boolean> {
+    const db = this.config.INFLUX_DATABASE;
+    const aggregator = new BucketAggregator(level.bucketMs, types);
+    await this.influx.queryChunked(
+      rawPointsStatement(db, agents, from, to),
+      async (series) => {
+        aggregator.add(series);
+        if (aggregator.ready >= WRITE_LINES && !aggregator.unsupported) await this.influx.write(aggregator.take().join('\n'), level.rp);
+      },
+      { db, chunkSize: CHUNK_ROWS, timeoutMs: QUERY_TIMEOUT_MS },
+    );
+    const rest = aggregator.finish();
+    if (aggregator.unsupported) {
+      this.logger.debug({ level: level.rp, reason: aggregator.unsupported }, 'a downsampling group left to InfluxDB');
+      return false;
+    }
+    if (rest.length) await this.influx.write(rest.join('\n'), level.rp);
+    return true;
   }
 
   /** Levels whose last run (recorded in Redis) is more than a period ago are due now. */

@@ -6,7 +6,7 @@
  * write is up to a MiB) and runs it through web streams, measurable at the peak of
  * docs/benchmarks.md; and Node 20's fetch takes no TLS options.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { AppError } from '@agentmon/contracts';
 import { quoteIdent } from './influxql.js';
@@ -83,10 +83,6 @@ export class InfluxClient {
     if (res.status !== 204 && res.status !== 200) throw new InfluxError(`InfluxDB /ping answered ${res.status}`, res.status, true);
   }
 
-  /**
-   * Runs InfluxQL statements (separated by `;`) and returns one result per statement. A statement
-   * that failed throws, with InfluxDB's message.
-   */
   /** `SHOW FIELD KEYS` of one measurement in one retention policy: [field, InfluxDB type] pairs. */
   async fieldKeys(database: string, retentionPolicy: string, measurement: string, opts: { timeoutMs?: number } = {}): Promise<[string, string][]> {
     const [res] = await this.query(`SHOW FIELD KEYS ON ${quoteIdent(database)} FROM ${quoteIdent(retentionPolicy)}.${quoteIdent(measurement)}`, opts);
@@ -95,6 +91,10 @@ export class InfluxClient {
     return out;
   }
 
+  /**
+   * Runs InfluxQL statements (separated by `;`) and returns one result per statement. A statement
+   * that failed throws, with InfluxDB's message.
+   */
   async query(q: string, opts: { db?: string; epoch?: 'ms'; timeoutMs?: number } = {}): Promise<InfluxStatementResult[]> {
     const form = new URLSearchParams({ q });
     if (opts.db) form.set('db', opts.db);
@@ -118,6 +118,63 @@ export class InfluxClient {
     const failed = results.find((r) => r.error);
     if (failed) throw new InfluxError(`InfluxDB query failed: ${failed.error}`, res.status, false);
     return results;
+  }
+
+  /**
+   * Runs one statement with `chunked=true` and hands each piece of series to `onSeries` as it arrives,
+   * in InfluxDB's order (a series may come in several pieces, one after another): memory stays at one
+   * chunk of `chunkSize` rows whatever the answer's size (the next is read once `onSeries` has
+   * resolved), and InfluxDB's `max-row-limit`, which cuts
+   * answers that are not chunked, does not apply. Times in epoch ms. Throws on an error of InfluxDB,
+   * also one that comes after some chunks.
+   */
+  async queryChunked(q: string, onSeries: (series: InfluxSeries) => void | Promise<void>, opts: { db?: string; chunkSize?: number; timeoutMs?: number } = {}): Promise<void> {
+    const form = new URLSearchParams({ q, epoch: 'ms', chunked: 'true', chunk_size: String(opts.chunkSize ?? 10_000) });
+    if (opts.db) form.set('db', opts.db);
+    const fail = (message: string, status: number) => new InfluxError(`InfluxDB query failed (${status}): ${message}`, status, status >= 500);
+    const signal = AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs);
+    let res: IncomingMessage;
+    try {
+      res = await send(`${this.base}/query`, 'POST', { ...this.authHeader, 'content-type': 'application/x-www-form-urlencoded' }, form.toString(), this.agent, this.https, signal);
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    const status = res.statusCode ?? 502;
+    let pending = '';
+    const line = async (text: string) => {
+      if (!text.trim()) return;
+      let chunk: { results?: InfluxStatementResult[]; error?: string };
+      try {
+        chunk = JSON.parse(text) as typeof chunk;
+      } catch {
+        throw fail('a chunk that is not JSON', status);
+      }
+      if (chunk.error) throw fail(chunk.error, status);
+      for (const r of chunk.results ?? []) {
+        if (r.error) throw new InfluxError(`InfluxDB query failed: ${r.error}`, status, false);
+        for (const s of r.series ?? []) await onSeries(s);
+      }
+    };
+    try {
+      res.setEncoding('utf8');
+      for await (const piece of res as AsyncIterable<string>) {
+        let start = 0;
+        let nl: number;
+        while ((nl = piece.indexOf('\n', start)) >= 0) {
+          const text = pending + piece.slice(start, nl);
+          pending = '';
+          start = nl + 1;
+          await line(text);
+        }
+        pending += piece.slice(start);
+      }
+      await line(pending);
+    } catch (err) {
+      res.destroy();
+      if (err instanceof InfluxError) throw err;
+      throw this.unreachable(err);
+    }
+    if (status !== 200) throw fail(pending.slice(0, 200) || 'no answer', status);
   }
 
   /**
@@ -149,10 +206,14 @@ export class InfluxClient {
     try {
       return await requestOverAgent(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.agent, this.https, signal);
     } catch (err) {
-      const e = err as { cause?: { code?: string }; code?: string; name?: string };
-      const reason = e.cause?.code ?? e.code ?? e.name;
-      throw new InfluxError(`InfluxDB at ${this.base} is unreachable (${reason})`, null, true);
+      throw this.unreachable(err);
     }
+  }
+
+  private unreachable(err: unknown): InfluxError {
+    const e = err as { cause?: { code?: string }; code?: string; name?: string };
+    const reason = e.cause?.code ?? e.code ?? e.name;
+    return new InfluxError(`InfluxDB at ${this.base} is unreachable (${reason})`, null, true);
   }
 }
 
@@ -160,7 +221,7 @@ export class InfluxClient {
 type Body = string | Uint8Array | readonly Uint8Array[];
 
 /** One request through node:http(s) with the given Agent, answered as a fetch Response. */
-function requestOverAgent(
+async function requestOverAgent(
   url: string,
   method: string,
   headers: Record<string, string>,
@@ -169,6 +230,25 @@ function requestOverAgent(
   https: boolean,
   signal: AbortSignal,
 ): Promise<Response> {
+  const res = await send(url, method, headers, body, agent, https, signal);
+  const chunks: Buffer[] = [];
+  for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+  const out = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) for (const one of v === undefined ? [] : [v].flat()) out.append(k, one);
+  const status = res.statusCode ?? 502;
+  return new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out });
+}
+
+/** Sends a request through node:http(s) with the given Agent; resolves with the response, its body still to be read. */
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Body | undefined,
+  agent: HttpAgent | HttpsAgent,
+  https: boolean,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const parts = Array.isArray(body) ? (body as readonly Uint8Array[]) : null;
   if (parts) {
     let length = 0;
@@ -177,17 +257,7 @@ function requestOverAgent(
   }
   return new Promise((resolve, reject) => {
     const request = https ? httpsRequest : httpRequest;
-    const req = request(url, { method, headers, agent, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const out = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) for (const one of v === undefined ? [] : [v].flat()) out.append(k, one);
-        const status = res.statusCode ?? 502;
-        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out }));
-      });
-    });
+    const req = request(url, { method, headers, agent, signal }, resolve);
     req.on('error', reject);
     if (parts) {
       // the parts leave in one socket write (writev), not copied into one buffer first

@@ -49,6 +49,12 @@ export function ingestMetrics(registry: Registry) {
       labelNames: ['level', 'outcome'] as const,
       registers: [registry],
     }),
+    downsampleGroups: new Counter({
+      name: 'agentmon_ingest_downsample_groups_total',
+      help: 'Groups of agents downsampled, by level and by who computed the aggregates (ingest: from the raw points read once; influxdb: its own statement, for points ingest cannot take exactly)',
+      labelNames: ['level', 'by'] as const,
+      registers: [registry],
+    }),
     downsampleSeconds: new Histogram({
       name: 'agentmon_ingest_downsample_run_seconds',
       help: 'Duration of a successful downsampling run, pauses included',
