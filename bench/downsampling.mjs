@@ -21,6 +21,7 @@
 // the stretch during which InfluxDB competes with everything else on the machine. Each way writes
 // into a retention policy of its own, and the third way's aggregates are compared with the second's.
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
 import { steadySeries } from './lib/data.mjs';
@@ -68,7 +69,8 @@ const influx = new InfluxClient({ url: INFLUX, database: DB, timeoutMs: 300_000 
 /** the service's way for one group (services/ingest/src/downsample/downsampler.service.ts, aggregateHere) */
 async function readAndAggregate(where, from, to, types) {
   const aggregator = new BucketAggregator(M, types);
-  await influx.queryChunked(`SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`, (s) => aggregator.add(s), { db: DB, timeoutMs: 300_000 });
+  // chunks of 1,000 rows, as the service reads them (CHUNK_ROWS of downsampler.service.ts)
+  await influx.queryChunked(`SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`, (s) => aggregator.add(s), { db: DB, chunkSize: 1_000, timeoutMs: 300_000 });
   const lines = aggregator.finish();
   if (aggregator.unsupported) throw new Error(`the aggregator gave up: ${aggregator.unsupported}`);
   if (lines.length) await influx.write(lines.join('\n'), 'agg_1m');
@@ -76,6 +78,10 @@ async function readAndAggregate(where, from, to, types) {
 
 async function measure(name, tasks) {
   await new Promise((r) => setTimeout(r, 3000)); // what the writes left behind settles first
+  // how late a timer of this process ran (perf_hooks): in the service the event loop also serves
+  // ingest's requests. It counts the waits for a core too (InfluxDB busy on the same two cores).
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const c0 = cpuMs();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -88,7 +94,8 @@ async function measure(name, tasks) {
   const wall = performance.now() - t0;
   const cpu = cpuMs() - c0;
   const own = process.cpuUsage(own0);
-  return { name, queries: tasks.length, wallS: wall / 1000, influxCpuS: cpu / 1000, ownCpuS: (own.user + own.system) / 1e6, longestQueryMs: longest, cores: cpu / wall };
+  loop.disable();
+  return { name, queries: tasks.length, wallS: wall / 1000, influxCpuS: cpu / 1000, ownCpuS: (own.user + own.system) / 1e6, longestQueryMs: longest, cores: cpu / wall, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 };
 }
 
 const now = Date.now();
@@ -114,9 +121,9 @@ process.stdout.write(
     '',
     `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} × ${cpuModel}, ${AGENTS} agents (${2 * AGENTS} series), ${POINTS} points per series, ${(to - from) / M} minutes`,
     '',
-    '| how | queries | wall s | InfluxDB CPU s | this process CPU s | InfluxDB cores busy (mean) | longest query ms |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.queries} | ${r.wallS.toFixed(1)} | ${r.influxCpuS.toFixed(1)} | ${r.ownCpuS.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.longestQueryMs.toFixed(0)} |`),
+    '| how | queries | wall s | InfluxDB CPU s | this process CPU s | InfluxDB cores busy (mean) | longest query ms | event-loop delay p99 / max ms |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.queries} | ${r.wallS.toFixed(1)} | ${r.influxCpuS.toFixed(1)} | ${r.ownCpuS.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.longestQueryMs.toFixed(0)} | ${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} |`),
     '',
     `The aggregates of the last way ${same ? 'are the same as' : '**differ from**'} those of the statement per group.`,
     '',

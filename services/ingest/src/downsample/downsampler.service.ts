@@ -29,8 +29,11 @@ const QUERY_TIMEOUT_MS = 120_000;
 /** aggregate lines per write into a retention policy */
 const WRITE_LINES = 5_000;
 /**
- * raw rows per chunk of InfluxDB's answer: each chunk is parsed and aggregated in one go on the event
- * loop that also serves ingest's requests, so it stays at about a millisecond of work
+ * raw rows per chunk of InfluxDB's answer at most (InfluxDB also ends a chunk with each series). Each
+ * chunk is parsed and aggregated in one go on the event loop that also serves ingest's requests, and
+ * the loop is let go between chunks (InfluxClient.queryChunked), so one stays short: a series of 60
+ * points (ten minutes of an agent pushing every 10 s) took 1.5 ms at the 99th percentile in
+ * `bench/downsampling.mjs`'s setting (docs/benchmarks.md, item 45)
  */
 const CHUNK_ROWS = 1_000;
 /** marked agents one run takes on at most (the rest wait for the next run) */

@@ -154,6 +154,9 @@ export class InfluxClient {
         if (r.error) throw new InfluxError(`InfluxDB query failed: ${r.error}`, status, false);
         for (const s of r.series ?? []) await onSeries(s);
       }
+      // chunks already received would otherwise be taken one after another in microtasks, holding
+      // back timers (ingest's publish lingers among them) until the whole answer is read
+      await new Promise<void>((resolve) => setImmediate(resolve));
     };
     try {
       res.setEncoding('utf8');
