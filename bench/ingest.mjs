@@ -48,7 +48,9 @@
 // --compete BUSY:IDLE (a competing process, bench/lib/compete.mjs, that spins BUSY ms and sleeps IDLE ms
 // over and over for the whole run: the stack with less than the two cores, as on a slower or shared
 // machine; 3:1 takes about three quarters of a core) --pause 0 (s, at least, between the end of the
-// warm-up and the steady lead-in: how the stack answers after a quiet spell).
+// warm-up and the steady lead-in: how the stack answers after a quiet spell) --cpu-quota CORES (the
+// benchmark and the stack it starts confined by a cgroup to CORES cores' worth of CPU time, the
+// machine's PostgreSQL apart: bench/lib/cpu-quota.mjs; root only).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -58,6 +60,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ROOT, PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
 import { ensureSecrets } from '../scripts/lib/setup.mjs';
+import { cpuQuota } from './lib/cpu-quota.mjs';
 import { replicaPort } from '../scripts/lib/stack.mjs';
 import { DIRECT_MEASUREMENT, PEAK_MEASUREMENT } from './lib/data.mjs';
 import { influxQuery as query } from './lib/influx.mjs';
@@ -91,6 +94,7 @@ const { values: opt } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     'from-json': { type: 'string' },
     compete: { type: 'string' },
+    'cpu-quota': { type: 'string' },
     pause: { type: 'string', default: '0' },
   },
 });
@@ -123,6 +127,8 @@ const cfg = {
   pauseS: num('pause'),
   /** --compete: the competing process's spin and sleep, in ms (undefined: none) */
   compete: competeOption(opt.compete),
+  /** --cpu-quota: the cores' worth of CPU time the benchmark and its stack had (undefined: no limit) */
+  cpuQuota: opt['cpu-quota'] === undefined ? undefined : num('cpu-quota'),
 };
 function competeOption(v) {
   if (v === undefined) return undefined;
@@ -598,6 +604,12 @@ async function main() {
   for (const [svc, port] of [...SERVICES.map((s) => [s, profile.ports[s]]), ...INGESTS.slice(1).map((u, i) => [`ingest-${i + 2}`, Number(new URL(u).port)])]) {
     if (await portOpen(port)) throw new Error(`port ${port} (${svc} of profile ${profileName}) is already in use (another run of the benchmark?): stop what listens there or choose another profile`);
   }
+  // confined before anything starts: every process it starts from now on is in the cgroup too
+  const quota = cfg.cpuQuota === undefined ? null : cpuQuota(cfg.cpuQuota);
+  if (quota) {
+    quota.join(process.pid);
+    say(`this process and what it starts are confined to ${quota.cores} cores' worth of CPU time (cgroup ${quota.cgroup}, period ${quota.periodUs / 1000} ms${quota.burst ? ', bursts of one quota' : ''}); the machine's PostgreSQL is not`);
+  }
   say(`profile ${profileName}: infrastructure in ${profile.dir}`);
   startedInfra = await ensureInfra(profileName);
   // after the infrastructure is up: on a new machine ensureInfra installs InfluxDB, whose version it reports
@@ -628,6 +640,11 @@ async function main() {
   const { startStack } = await import('../scripts/lib/stack.mjs');
   say(`starting auth, registry, ingest, alerting, notification and gateway from dist (logs in ${path.join(profile.dir, 'logs')})`);
   stack = await startStack(profileName, { secrets, logToFiles: true, withWeb: false, extraEnv, replicas: { ingest: cfg.ingestReplicas } });
+  if (quota) {
+    // NATS, Redis and InfluxDB of the profile, had they been running before this run (joining again is harmless)
+    const groups = stackProcessGroups(stack, profile);
+    for (const name of ['nats', 'redis', 'influxdb']) for (const pid of groups[name]) quota.join(pid);
+  }
   const keys = await mintKeys(GATEWAY, secrets.AGENTMON_ADMIN_PASSWORD, cfg.keys);
   say(`minted ${keys.length} ingest:write API keys through the gateway (the agents share them round robin)`);
   // the ingest service creates its database and retention policies at start
@@ -777,6 +794,7 @@ async function main() {
     ratio: peak.endToEndPointsPerS / direct.endToEndPointsPerS,
     ingestMetrics: metrics,
     writer,
+    cpuQuota: quota ? { cores: quota.cores, periodUs: quota.periodUs, burst: quota.burst, throttling: quota.throttling() } : undefined,
   };
   const jsonFile = path.join(outDir, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(jsonFile, JSON.stringify(result, null, 2));
@@ -834,6 +852,12 @@ function markdown(r) {
   out.push(
     `- Load average (1/5/15 min) at start ${fmtLoad(r.loadAtStart)}, at end ${fmtLoad(r.loadAtEnd)}; processes outside the benchmark used up to ${othersMax.toFixed(0)}% CPU during a measured phase (200% = the machine). ${r.cfg.compete ? `**On purpose: a competing process (\`--compete ${r.cfg.compete.busyMs}:${r.cfg.compete.idleMs}\`, bench/lib/compete.mjs: ${r.cfg.compete.busyMs} ms spinning, ${r.cfg.compete.idleMs} ms asleep, over and over) ran for the whole run, counted among those processes, so the stack had less than the two cores.**` : busy ? '**Other work shared the machine, so the latency and throughput figures are pessimistic; a run on a quiet machine is still to be made.**' : 'The machine was otherwise quiet.'} CPU of every process during each phase is in the last table.`,
   );
+  if (r.cpuQuota) {
+    const t = r.cpuQuota.throttling;
+    out.push(
+      `- **On purpose: the benchmark and the stack it started ran in a cgroup limited to ${r.cpuQuota.cores} cores' worth of CPU time** (\`--cpu-quota ${r.cpuQuota.cores}\`, bench/lib/cpu-quota.mjs: a quota per ${r.cpuQuota.periodUs / 1000} ms period${r.cpuQuota.burst ? ', bursts of one quota allowed' : ''}), standing in for a slower machine; the machine's PostgreSQL was outside it. The group was stopped for the rest of its period in ${t.throttled.toLocaleString('en')} of ${t.periods.toLocaleString('en')} periods, ${(t.throttledMs / 1000).toFixed(1)} s in all (summed over the cores' run queues).`,
+    );
+  }
   out.push(`- Command: \`${r.command}\` at commit \`${r.machine.commit}\`${r.machine.dirtyFiles ? ` with ${r.machine.dirtyFiles} files changed in the working tree` : ''}.`);
   out.push(
     `- Ran: auth, registry, ingest, alerting, notification and gateway from their built \`dist\` with production defaults (LOG_LEVEL info); NATS with JetStream, Redis and InfluxDB of the \`${r.profile}\` profile; the machine's PostgreSQL. The registry and alerting consume the telemetry stream as in production. Load generator: this process, in a worker thread.`,
