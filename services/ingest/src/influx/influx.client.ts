@@ -207,7 +207,7 @@ export class InfluxClient {
     const headers = { ...this.authHeader, ...(init.headers as Record<string, string> | undefined) };
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      return await requestOverAgent(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.agent, this.https, signal);
+      return await responseOf(await send(`${this.base}${path}`, init.method ?? 'GET', headers, init.body, this.agent, this.https, signal));
     } catch (err) {
       throw this.unreachable(err);
     }
@@ -223,17 +223,8 @@ export class InfluxClient {
 /** A request body: text, bytes, or bytes in parts (one body, sent part by part without joining them). */
 type Body = string | Uint8Array | readonly Uint8Array[];
 
-/** One request through node:http(s) with the given Agent, answered as a fetch Response. */
-async function requestOverAgent(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body: Body | undefined,
-  agent: HttpAgent | HttpsAgent,
-  https: boolean,
-  signal: AbortSignal,
-): Promise<Response> {
-  const res = await send(url, method, headers, body, agent, https, signal);
+/** A response of node:http(s), its body read whole, as a fetch Response. */
+async function responseOf(res: IncomingMessage): Promise<Response> {
   const chunks: Buffer[] = [];
   for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
   const out = new Headers();
