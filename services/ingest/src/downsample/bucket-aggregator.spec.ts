@@ -59,7 +59,7 @@ describe('BucketAggregator', () => {
     ['a field not among the field keys', types({ m: {} }), [[T, 1]], /not among the field keys/],
     ['a measurement not among the field keys', types({}), [[T, 1]], /not among the field keys/],
     ['an unsigned field', types({ m: { v: 'unsigned' } }), [[T, 1]], /type unsigned/],
-    ['an integer beyond 2^53', types({ m: { v: 'integer' } }), [[T, 2 ** 53 + 2]], /not a integer JSON can carry exactly/],
+    ['an integer beyond 2^53', types({ m: { v: 'integer' } }), [[T, 2 ** 53 + 2]], /not an integer JSON can carry exactly/],
     ['integers whose sum goes beyond 2^53', types({ m: { v: 'integer' } }), [[T, 2 ** 52], [T + 1, 2 ** 52]], /sum beyond 2\^53/],
     ['floats whose sum is no longer finite', types({ m: { v: 'float' } }), [[T, 1.7e308], [T + 1, 1.7e308]], /beyond what a float holds/],
     ['a value of another type than the field keys say', types({ m: { v: 'string' } }), [[T, 1]], /not string/],

@@ -135,7 +135,7 @@ export class BucketAggregator {
     switch (acc.kind) {
       case 'float':
       case 'integer': {
-        if (typeof v !== 'number' || (acc.kind === 'integer' && !Number.isSafeInteger(v))) return this.giveUp(`field ${field}: ${String(v)} is not a ${acc.kind} JSON can carry exactly`);
+        if (typeof v !== 'number' || (acc.kind === 'integer' && !Number.isSafeInteger(v))) return this.giveUp(`field ${field}: ${String(v)} is not ${acc.kind === 'integer' ? 'an integer' : 'a float'} JSON can carry exactly`);
         acc.sum += v;
         if (v < (acc.min as number)) acc.min = v;
         if (v > (acc.max as number)) acc.max = v;

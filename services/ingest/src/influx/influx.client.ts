@@ -122,11 +122,10 @@ export class InfluxClient {
 
   /**
    * Runs one statement with `chunked=true` and hands each piece of series to `onSeries` as it arrives,
-   * in InfluxDB's order (a series may come in several pieces, one after another): memory stays at one
-   * chunk of `chunkSize` rows whatever the answer's size (the next is read once `onSeries` has
-   * resolved), and InfluxDB's `max-row-limit`, which cuts
-   * answers that are not chunked, does not apply. Times in epoch ms. Throws on an error of InfluxDB,
-   * also one that comes after some chunks.
+   * in InfluxDB's order (a series may come in several pieces, one after another). Memory stays at one
+   * chunk of `chunkSize` rows at most whatever the answer's size, the next being read once `onSeries`
+   * has resolved; InfluxDB's `max-row-limit`, which cuts answers that are not chunked, does not apply.
+   * Times in epoch ms. Throws on an error of InfluxDB, also one that comes after some chunks.
    */
   async queryChunked(q: string, onSeries: (series: InfluxSeries) => void | Promise<void>, opts: { db?: string; chunkSize?: number; timeoutMs?: number } = {}): Promise<void> {
     const form = new URLSearchParams({ q, epoch: 'ms', chunked: 'true', chunk_size: String(opts.chunkSize ?? 10_000) });
@@ -154,8 +153,9 @@ export class InfluxClient {
         if (r.error) throw new InfluxError(`InfluxDB query failed: ${r.error}`, status, false);
         for (const s of r.series ?? []) await onSeries(s);
       }
-      // chunks already received would otherwise be taken one after another in microtasks, holding
-      // back timers (ingest's publish lingers among them) until the whole answer is read
+      // the event loop is let go between chunks, so that timers (ingest's publish linger among them)
+      // and other sockets get their turn: chunks already received would otherwise follow one another
+      // in microtasks
       await new Promise<void>((resolve) => setImmediate(resolve));
     };
     try {
