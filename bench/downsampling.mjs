@@ -9,7 +9,7 @@
 //
 //   node scripts/lib/infra.mjs up test          # InfluxDB of the test profile (AGENTMON_TEST_PORT_OFFSET honoured)
 //   npx tsc -b services/ingest/tsconfig.build.json   # the built service (npm start and npm test build it too)
-//   node bench/downsampling.mjs [--agents 10000] [--points 4] [--per-query 50] [--no-single]
+//   node bench/downsampling.mjs [--agents 10000] [--points 4] [--per-query 50] [--no-single] [--variants]
 //
 // It seeds its own database (agentmon_bench_downsampling) with what the steady phase of
 // bench/ingest.mjs leaves (`steadySeries` of bench/lib/data.mjs): --agents agents, each with an
@@ -20,17 +20,20 @@
 // reading, aggregating and writing, which the service would spend), and the longest single query:
 // the stretch during which InfluxDB competes with everything else on the machine. Each way writes
 // into a retention policy of its own, and the third way's aggregates are compared with the second's.
+// `--variants` also times, group by group, variants of the statement (one function alone, the raw
+// points alone, the agents as one regular expression, the measurements named, without INTO), to show
+// where InfluxDB's cost lies (docs/benchmarks.md, item 45).
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
 import { steadySeries } from './lib/data.mjs';
 import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
-import { BucketAggregator, rawFieldTypes } from '../services/ingest/dist/downsample/bucket-aggregator.js';
+import { BucketAggregator } from '../services/ingest/dist/downsample/bucket-aggregator.js';
 import { InfluxClient } from '../services/ingest/dist/influx/influx.client.js';
 
 const { values } = parseArgs({
-  options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' }, 'no-single': { type: 'boolean', default: false } },
+  options: { agents: { type: 'string', default: '10000' }, points: { type: 'string', default: '4' }, 'per-query': { type: 'string', default: '50' }, 'no-single': { type: 'boolean', default: false }, variants: { type: 'boolean', default: false } },
 });
 const AGENTS = Number(values.agents);
 const POINTS = Number(values.points);
@@ -108,9 +111,28 @@ const ids = Array.from({ length: AGENTS }, (_, a) => `bench-agent-${String(a).pa
 const groups = [];
 for (let i = 0; i < ids.length; i += PER_QUERY) groups.push(ids.slice(i, i + PER_QUERY).map((id) => `"agent_id" = '${id}'`).join(' OR '));
 const rows = [];
+if (values.variants) {
+  const range = `time >= ${from}ms AND time < ${to}ms`;
+  const raw = `"${DB}"."raw"./.*/`;
+  const all = 'mean(*), min(*), max(*), count(*), sum(*)';
+  const regex = (g) => `"agent_id" =~ /^(?:${[...g.matchAll(/'([^']*)'/g)].map((m) => m[1]).join('|')})$/`;
+  const variants = [
+    ['the statement per group, as the downsampler had it', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['… without INTO', (g) => `SELECT ${all} FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['… the agents as one regular expression', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM ${raw} WHERE ${regex(g)} AND ${range} GROUP BY time(1m), *`],
+    ['… the two measurements named instead of /.*/', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM "${DB}"."raw"."agent_metrics", "${DB}"."raw"."performance_metrics" WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['mean(*) alone', (g) => `SELECT mean(*) FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['count(*) alone', (g) => `SELECT count(*) FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['the raw points, SELECT * … GROUP BY *', (g) => `SELECT * FROM ${raw} WHERE (${g}) AND ${range} GROUP BY *`],
+  ];
+  for (const [name, q] of variants) {
+    const r = await measure(name, groups.map((g) => () => query(q(g))));
+    process.stdout.write(`variant: ${name}: ${((r.influxCpuS * 1e6) / AGENTS).toFixed(0)} µs of InfluxDB CPU per agent (${r.influxCpuS.toFixed(2)} s over ${r.queries} queries)\n`);
+  }
+}
 if (!values['no-single']) rows.push(await measure('one statement over every agent (the former continuous query)', [() => query(statement('', from, to, 'agg_single'))]));
 rows.push(await measure(`one statement per ${PER_QUERY} agents (the downsampler until item 45)`, groups.map((g) => () => query(statement(g, from, to, 'agg_statement')))));
-const types = rawFieldTypes((await query(`SHOW FIELD KEYS FROM "raw"./.*/`))[0]?.series ?? []);
+const types = await influx.fieldTypes(DB, 'raw');
 rows.push(await measure(`per ${PER_QUERY} agents, raw points read once and aggregated by the service's code (since item 45)`, groups.map((g) => () => readAndAggregate(g, from, to, types))));
 // the service's aggregates are InfluxDB's own (bench/lib/influx.mjs answers with full precision)
 const stored = async (rp) => JSON.stringify((await query(`SELECT * FROM "${rp}"./.*/ GROUP BY *`))[0]?.series ?? []);

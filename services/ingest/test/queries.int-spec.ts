@@ -17,8 +17,8 @@ import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
 import { DownsamplerService, downsampleDoneKey, downsampleLockKey } from '../src/downsample/downsampler.service.js';
 import { backfillKey } from '../src/downsample/backfill-marks.service.js';
-import { downsampleLevels, downsampleStatement, rawFieldKeysStatement, rawPointsStatement } from '../src/downsample/downsample-plan.js';
-import { BucketAggregator, rawFieldTypes } from '../src/downsample/bucket-aggregator.js';
+import { downsampleLevels, downsampleStatement, rawPointsStatement } from '../src/downsample/downsample-plan.js';
+import { BucketAggregator } from '../src/downsample/bucket-aggregator.js';
 import { InfluxClient } from '../src/influx/influx.client.js';
 import { INGEST_METRICS, type IngestMetrics } from '../src/stats/ingest-metrics.js';
 
@@ -418,7 +418,8 @@ describe('retention and downsampling', () => {
     await writeLines('raw', [1, 2, 3, 4, 5, 6, 7].map((k) => `${m},agent_id=chunky-${RUN} v=${k * 1.5} ${minute + k * 20_000}`));
     const influx = new InfluxClient({ url: TEST_INFRA.influxUrl, database: DB });
     const q = rawPointsStatement(DB, [`chunky-${RUN}`], minute, minute + 5 * M);
-    const types = rawFieldTypes((await influx.query(rawFieldKeysStatement(DB)))[0]!.series ?? []);
+    const types = await influx.fieldTypes(DB, 'raw');
+    expect(types.get(m)).toEqual(new Map([['v', new Set(['float'])]]));
     const linesWith = async (chunkSize: number) => {
       const agg = new BucketAggregator(M, types);
       let pieces = 0;

@@ -1,9 +1,10 @@
-import { BucketAggregator, rawFieldTypes, type RawFieldTypes } from './bucket-aggregator.js';
+import type { FieldTypesByMeasurement } from '../influx/influx.client.js';
+import { BucketAggregator } from './bucket-aggregator.js';
 
 const M = 60_000;
 const T = Date.UTC(2026, 10, 29, 10, 0); // a whole minute
 
-const types = (spec: Record<string, Record<string, string | string[]>>): RawFieldTypes =>
+const types = (spec: Record<string, Record<string, string | string[]>>): FieldTypesByMeasurement =>
   new Map(Object.entries(spec).map(([m, fields]) => [m, new Map(Object.entries(fields).map(([f, t]) => [f, new Set([t].flat())]))]));
 
 describe('BucketAggregator', () => {
@@ -68,15 +69,5 @@ describe('BucketAggregator', () => {
     agg.add({ name: 'm', columns: ['time', 'v'], values: values as unknown[][] });
     agg.finish();
     expect(agg.unsupported).toMatch(reason);
-  });
-
-  it('rawFieldTypes: SHOW FIELD KEYS of several measurements, a field listed twice keeps both types', () => {
-    const t = rawFieldTypes([
-      { name: 'm', columns: ['fieldKey', 'fieldType'], values: [['f', 'float'], ['f', 'integer'], ['s', 'string']] },
-      { name: 'n', columns: ['fieldKey', 'fieldType'], values: [['g', 'integer']] },
-    ]);
-    expect([...t.get('m')!.get('f')!]).toEqual(['float', 'integer']);
-    expect([...t.get('m')!.get('s')!]).toEqual(['string']);
-    expect([...t.get('n')!.get('g')!]).toEqual(['integer']);
   });
 });

@@ -1,24 +1,5 @@
 import { escapeKey, escapeMeasurement } from '@agentmon/contracts';
-import type { InfluxSeries } from '../influx/influx.client.js';
-
-/** What InfluxDB holds for each raw measurement (SHOW FIELD KEYS): field → its types (more than one when shards disagree). */
-export type RawFieldTypes = Map<string, Map<string, Set<string>>>;
-
-/** `SHOW FIELD KEYS` answered for several measurements, as RawFieldTypes. */
-export function rawFieldTypes(series: readonly InfluxSeries[]): RawFieldTypes {
-  const out: RawFieldTypes = new Map();
-  for (const s of series) {
-    let fields = out.get(s.name);
-    if (!fields) out.set(s.name, (fields = new Map()));
-    for (const [key, type] of s.values ?? []) {
-      const name = String(key);
-      let types = fields.get(name);
-      if (!types) fields.set(name, (types = new Set()));
-      types.add(String(type));
-    }
-  }
-  return out;
-}
+import type { FieldTypesByMeasurement, InfluxSeries } from '../influx/influx.client.js';
 
 type Kind = 'float' | 'integer' | 'boolean' | 'string';
 const KINDS = new Set<string>(['float', 'integer', 'boolean', 'string']);
@@ -66,7 +47,8 @@ export class BucketAggregator {
 
   constructor(
     private readonly bucketMs: number,
-    private readonly types: RawFieldTypes,
+    /** the raw measurements' field types (InfluxClient.fieldTypes) */
+    private readonly types: FieldTypesByMeasurement,
   ) {}
 
   /** One series, or one piece of it, of the answer. */

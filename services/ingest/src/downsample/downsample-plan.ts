@@ -68,11 +68,6 @@ export function rawPointsStatement(database: string, agents: readonly string[], 
   return `SELECT * FROM ${quoteIdent(database)}.${quoteIdent('raw')}./.*/ WHERE ${pointsOf(agents, from, to)} GROUP BY *`;
 }
 
-/** The fields of every raw measurement with their types (the index only). */
-export function rawFieldKeysStatement(database: string): string {
-  return `SHOW FIELD KEYS ON ${quoteIdent(database)} FROM ${quoteIdent('raw')}./.*/`;
-}
-
 function pointsOf(agents: readonly string[], from: number, to: number): string {
   const who = agents.map((a) => `${quoteIdent('agent_id')} = ${quoteString(a)}`).join(' OR ');
   return `(${who}) AND time >= ${Math.trunc(from)}ms AND time < ${Math.trunc(to)}ms`;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../config.js';
 import type { BackpressureService } from '../backpressure/backpressure.service.js';
-import type { InfluxClient, InfluxSeries } from '../influx/influx.client.js';
+import { fieldTypesOf, type InfluxClient, type InfluxSeries } from '../influx/influx.client.js';
 import type { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import type { BackfillMarks } from './backfill-marks.service.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
@@ -27,9 +27,9 @@ function setup(backlog: number, failQuery = false) {
       queries.push(q);
       if (failQuery && q.startsWith('SELECT')) throw new Error('InfluxDB is down');
       if (q.startsWith('SHOW TAG VALUES')) return [{ series: [{ name: 'm', columns: ['key', 'value'], values: [['agent_id', 'b'], ['agent_id', 'a'], ['agent_id', 'c']] }] }];
-      if (q.startsWith('SHOW FIELD KEYS')) return [{ series: [{ name: 'm', columns: ['fieldKey', 'fieldType'], values: [['v', 'float']] }, { name: 'n', columns: ['fieldKey', 'fieldType'], values: [['big', 'integer']] }] }];
       return [{}];
     },
+    fieldTypes: async () => fieldTypesOf([{ name: 'm', columns: ['fieldKey', 'fieldType'], values: [['v', 'float']] }, { name: 'n', columns: ['fieldKey', 'fieldType'], values: [['big', 'integer']] }]),
     queryChunked: async (q: string, onSeries: (s: InfluxSeries) => Promise<void>) => {
       queries.push(q);
       if (failQuery) throw new Error('InfluxDB is down');

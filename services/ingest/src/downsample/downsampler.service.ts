@@ -5,13 +5,13 @@ import type { Logger } from 'pino';
 import { INGEST_CONFIG, retentionMs, type IngestConfig } from '../config.js';
 import { LOGGER } from '../logger.token.js';
 import { BackpressureService } from '../backpressure/backpressure.service.js';
-import { InfluxClient } from '../influx/influx.client.js';
+import { InfluxClient, type FieldTypesByMeasurement } from '../influx/influx.client.js';
 import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { BackfillMarks } from './backfill-marks.service.js';
-import { BucketAggregator, rawFieldTypes, type RawFieldTypes } from './bucket-aggregator.js';
-import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, rawFieldKeysStatement, rawPointsStatement, runRange, type DownsampleLevel } from './downsample-plan.js';
+import { BucketAggregator } from './bucket-aggregator.js';
+import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, rawPointsStatement, runRange, type DownsampleLevel } from './downsample-plan.js';
 
 /** per level: when its last successful run began (epoch ms); one hash per InfluxDB database */
 export const downsampleDoneKey = (database: string) => `agentmon:ingest:downsample:${database}:done`;
@@ -178,8 +178,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
       const writtenBefore = now - this.backpressure.lastReading.lagMs - MARK_SETTLE_MS;
       const marks = (await this.backfill.marked(rp, MAX_MARKS_PER_RUN)).filter((m) => m.markedAt < writtenBefore);
       const backfills = marks.filter((m) => m.time < from);
-      const [keys] = await this.influx.query(rawFieldKeysStatement(db), { timeoutMs: QUERY_TIMEOUT_MS });
-      const types = rawFieldTypes(keys?.series ?? []);
+      const types = await this.influx.fieldTypes(db, 'raw', { timeoutMs: QUERY_TIMEOUT_MS });
       let queries = 0;
       let byStatement = 0;
       const ask = async (group: readonly string[], start: number, end: number) => {
@@ -229,7 +228,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
    * aggregator leaves to InfluxDB (see BucketAggregator); what was written by then is written again
    * by the statement, which replaces it.
    */
-  private async aggregateHere(level: DownsampleLevel, agents: readonly string[], from: number, to: number, types: RawFieldTypes): Promise<boolean> {
+  private async aggregateHere(level: DownsampleLevel, agents: readonly string[], from: number, to: number, types: FieldTypesByMeasurement): Promise<boolean> {
     const db = this.config.INFLUX_DATABASE;
     const aggregator = new BucketAggregator(level.bucketMs, types);
     await this.influx.queryChunked(

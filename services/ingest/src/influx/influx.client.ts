@@ -28,6 +28,9 @@ export interface InfluxSeries {
   columns: string[];
   values?: unknown[][];
 }
+/** What `SHOW FIELD KEYS` says of several measurements: measurement → field → its InfluxDB types (more than one where shards were written differently). */
+export type FieldTypesByMeasurement = Map<string, Map<string, Set<string>>>;
+
 export interface InfluxStatementResult {
   statement_id: number;
   series?: InfluxSeries[];
@@ -89,6 +92,12 @@ export class InfluxClient {
     const out: [string, string][] = [];
     for (const s of res?.series ?? []) for (const [key, type] of s.values ?? []) out.push([String(key), String(type)]);
     return out;
+  }
+
+  /** `SHOW FIELD KEYS` of every measurement of one retention policy (the index only). */
+  async fieldTypes(database: string, retentionPolicy: string, opts: { timeoutMs?: number } = {}): Promise<FieldTypesByMeasurement> {
+    const [res] = await this.query(`SHOW FIELD KEYS ON ${quoteIdent(database)} FROM ${quoteIdent(retentionPolicy)}./.*/`, opts);
+    return fieldTypesOf(res?.series ?? []);
   }
 
   /**
@@ -260,6 +269,22 @@ function send(
       req.end();
     } else req.end((body as string | Uint8Array | undefined) ?? undefined);
   });
+}
+
+/** The series of a `SHOW FIELD KEYS` answer as FieldTypesByMeasurement (a field listed twice keeps both types). */
+export function fieldTypesOf(series: readonly InfluxSeries[]): FieldTypesByMeasurement {
+  const out: FieldTypesByMeasurement = new Map();
+  for (const s of series) {
+    let fields = out.get(s.name);
+    if (!fields) out.set(s.name, (fields = new Map()));
+    for (const [key, type] of s.values ?? []) {
+      const name = String(key);
+      let types = fields.get(name);
+      if (!types) fields.set(name, (types = new Set()));
+      types.add(String(type));
+    }
+  }
+  return out;
 }
 
 /** The rows of the first series of a result as objects keyed by column. */
