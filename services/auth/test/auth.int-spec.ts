@@ -10,7 +10,7 @@ import { createLogger } from '@agentmon/observability';
 import { bootstrapService } from '@agentmon/http-kit';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { dropDatabase } from '../../../test/support/database.js';
-import { resetStreams } from '../../../test/support/nats.js';
+import { deleteConsumerUnderService, resetStreams } from '../../../test/support/nats.js';
 import { AppModule } from '../src/app.module.js';
 import { AuthConfigSchema } from '../src/config.js';
 import { rolePermissions } from '../src/api-keys/permissions.js';
@@ -552,7 +552,7 @@ describe('audit log', () => {
   it('keeps storing events after its durable consumer was deleted under it', async () => {
     const bus = await EventBus.connect(TEST_INFRA.natsUrl, 'auth-int-consumer-loss', createLogger('test', 'silent'));
     try {
-      await bus.jsm.consumers.delete(STREAMS.AUDIT.name, AUDIT_CONSUMER);
+      await deleteConsumerUnderService(bus.jsm, STREAMS.AUDIT.name, AUDIT_CONSUMER);
       const event = {
         id: randomUUID(),
         at: Date.now(),

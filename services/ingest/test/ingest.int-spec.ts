@@ -19,7 +19,7 @@ import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { agentRecord } from '../../../test/support/agents.js';
-import { resetStreams } from '../../../test/support/nats.js';
+import { deleteConsumerUnderService, resetStreams } from '../../../test/support/nats.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
 import { FORMER_WRITER_DURABLE, PREVIOUS_WRITER_DURABLE, WRITER_DURABLE } from '../src/influx/influx-writer.service.js';
@@ -660,9 +660,8 @@ describe('ingest service', () => {
       expect([older?.seq, packed.seq < plain.seq]).toEqual([plain.seq, true]);
       await older!.ackAck();
       // the writer's consumer is lost (deleted by an operator) and the writer creates it again
-      await jsm.consumers.delete(STREAMS.TELEMETRY.name, WRITER_DURABLE);
-      const again = await eventually(() => jsm.consumers.info(STREAMS.TELEMETRY.name, WRITER_DURABLE).catch(() => null), (i) => i !== null, 30_000);
-      expect(again!.config.opt_start_seq).toBeLessThanOrEqual(packed.seq);
+      const again = await deleteConsumerUnderService(jsm, STREAMS.TELEMETRY.name, WRITER_DURABLE);
+      expect(again.config.opt_start_seq).toBeLessThanOrEqual(packed.seq);
     } finally {
       influxDown = false;
     }
