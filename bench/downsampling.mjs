@@ -1,11 +1,11 @@
-#!/usr/bin/env node
-// What downsampling costs, three ways: one `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agg_1m
+// What downsampling costs, four ways: one `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO agg_1m
 // … GROUP BY time(1m), *` over every agent (the former continuous query); the same statement per group
-// of 50 agents, one after another (the ingest service's downsampler until item 45); and what the
-// service does since item 45: per group, the raw points read once (`SELECT * … GROUP BY *`, chunked)
-// and the aggregates computed by the service's own code (services/ingest/dist: BucketAggregator,
-// InfluxClient) and written as line protocol. Without the service's pauses, so the figures are the
-// queries' own.
+// of 50 agents, one after another (the ingest service's downsampler until item 45); what the service
+// does since item 45: per group, the raw points read once (`SELECT *`, chunked) and the aggregates
+// computed by the service's own code (services/ingest/dist: aggregateGroup, with BucketAggregator and
+// InfluxClient) and written as line protocol, on this process's event loop (DOWNSAMPLE_THREAD=false);
+// and the same in the downsampling thread (AggregatorThread, the default since item 48). Without the
+// service's pauses, so the figures are the queries' own.
 //
 //   node scripts/lib/infra.mjs up test          # InfluxDB of the test profile (AGENTMON_TEST_PORT_OFFSET honoured)
 //   npx tsc -b services/ingest/tsconfig.build.json   # the built service (npm start and npm test build it too)
@@ -16,10 +16,11 @@
 // `agent_metrics` (2 float fields) and a `performance_metrics` point (3 fields) every 10 s for
 // --points × 10 s in the last minutes, with the tags ingest stores (20,000 series for 10,000 agents);
 // `--points 60` is ten minutes of an agent pushing every 10 s, what a run of the service covers. Then, for each way, it reports the wall time, InfluxDB's CPU (user +
-// system from /proc, so run it on an otherwise quiet machine), this process's CPU (the third way's
-// reading, aggregating and writing, which the service would spend), and the longest single query:
+// system from /proc, so run it on an otherwise quiet machine), this process's CPU, every thread of it (the
+// last two ways' reading, aggregating and writing, which the service would spend), the delay of this
+// process's event loop (what ingest's requests would wait), and the longest single query:
 // the stretch during which InfluxDB competes with everything else on the machine. Each way writes
-// into a retention policy of its own, and the third way's aggregates are compared with the second's.
+// into a retention policy of its own, and the last two ways' aggregates are compared with the second's.
 // `--variants` also times, group by group, variants of the statement (one function alone, the raw
 // points alone, the agents as one regular expression, the measurements named, without INTO), to show
 // where InfluxDB's cost lies (docs/benchmarks.md, item 45).
@@ -29,7 +30,8 @@ import { parseArgs } from 'node:util';
 import { PROFILES } from '../scripts/lib/infra.mjs';
 import { steadySeries } from './lib/data.mjs';
 import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
-import { BucketAggregator } from '../services/ingest/dist/downsample/bucket-aggregator.js';
+import { InProcessAggregator } from '../services/ingest/dist/downsample/aggregate-group.js';
+import { AggregatorThread } from '../services/ingest/dist/downsample/aggregator-thread.js';
 import { InfluxClient } from '../services/ingest/dist/influx/influx.client.js';
 
 const { values } = parseArgs({
@@ -49,7 +51,7 @@ const query = (q, db = DB) => influxQuery(INFLUX, q, db, 300_000);
 async function seed(now) {
   await query(`DROP DATABASE "${DB}"`, '');
   await query(`CREATE DATABASE "${DB}" WITH DURATION 90d NAME "raw"`, '');
-  for (const rp of ['agg_single', 'agg_statement', 'agg_1m']) await query(`CREATE RETENTION POLICY "${rp}" ON "${DB}" DURATION 365d REPLICATION 1`, '');
+  for (const rp of ['agg_single', 'agg_statement', 'agg_1m', 'agg_thread']) await query(`CREATE RETENTION POLICY "${rp}" ON "${DB}" DURATION 365d REPLICATION 1`, '');
   let lines = [];
   const flush = async () => {
     const res = await fetch(`${INFLUX}/write?db=${DB}&rp=raw&precision=ms`, { method: 'POST', body: lines.join('\n') });
@@ -69,14 +71,15 @@ const statement = (where, from, to, rp) =>
   `WHERE ${where ? `(${where}) AND ` : ''}time >= ${from}ms AND time < ${to}ms GROUP BY time(1m), *`;
 
 const influx = new InfluxClient({ url: INFLUX, database: DB, timeoutMs: 300_000 });
-/** the service's way for one group (services/ingest/src/downsample/downsampler.service.ts, aggregateHere) */
-async function readAndAggregate(where, from, to, types) {
-  const aggregator = new BucketAggregator(M, types);
-  // chunks of 1,000 rows, as the service reads them (CHUNK_ROWS of downsampler.service.ts)
-  await influx.queryChunked(`SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`, (s) => aggregator.add(s), { db: DB, chunkSize: 1_000, timeoutMs: 300_000 });
-  const lines = aggregator.finish();
-  if (aggregator.unsupported) throw new Error(`the aggregator gave up: ${aggregator.unsupported}`);
-  if (lines.length) await influx.write(lines.join('\n'), 'agg_1m');
+/**
+ * The service's way for one group (services/ingest/src/downsample: aggregateGroup), on this thread
+ * (DOWNSAMPLE_THREAD=false) or in the downsampling thread (AggregatorThread, the default since item 48)
+ */
+async function readAndAggregate(aggregator, where, from, to, types, rp) {
+  // chunks of 1,000 rows and writes of 5,000 lines, as the service's (CHUNK_ROWS, WRITE_LINES of downsampler.service.ts)
+  const statement = `SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`;
+  const outcome = await aggregator.aggregate({ statement, db: DB, rp, bucketMs: M, types, chunkRows: 1_000, writeLines: 5_000, timeoutMs: 300_000 });
+  if (!outcome.here) throw new Error(`the aggregator gave up: ${outcome.reason}`);
 }
 
 async function measure(name, tasks) {
@@ -133,10 +136,17 @@ if (values.variants) {
 if (!values['no-single']) rows.push(await measure('one statement over every agent (the former continuous query)', [() => query(statement('', from, to, 'agg_single'))]));
 rows.push(await measure(`one statement per ${PER_QUERY} agents (the downsampler until item 45)`, groups.map((g) => () => query(statement(g, from, to, 'agg_statement')))));
 const types = await influx.fieldTypes(DB, 'raw');
-rows.push(await measure(`per ${PER_QUERY} agents, raw points read once and aggregated by the service's code (since item 45)`, groups.map((g) => () => readAndAggregate(g, from, to, types))));
+const here = new InProcessAggregator(influx);
+rows.push(await measure(`per ${PER_QUERY} agents, raw points read once and aggregated by the service's code on the event loop (item 45; DOWNSAMPLE_THREAD=false)`, groups.map((g) => () => readAndAggregate(here, g, from, to, types, 'agg_1m'))));
+const thread = new AggregatorThread({ url: INFLUX, database: DB, timeoutMs: 300_000 }, console);
+// the thread's start (a new V8 isolate, the client's modules) is paid once per process: not in the figures
+await thread.aggregate({ statement: `SELECT * FROM "${DB}"."raw"./.*/ WHERE time < 0ms GROUP BY *`, db: DB, rp: 'agg_thread', bucketMs: M, types, chunkRows: 1_000, writeLines: 5_000, timeoutMs: 300_000 });
+rows.push(await measure(`… the same in the downsampling thread (since item 48)`, groups.map((g) => () => readAndAggregate(thread, g, from, to, types, 'agg_thread'))));
+await thread.close();
 // the service's aggregates are InfluxDB's own (bench/lib/influx.mjs answers with full precision)
 const stored = async (rp) => JSON.stringify((await query(`SELECT * FROM "${rp}"./.*/ GROUP BY *`))[0]?.series ?? []);
-const same = (await stored('agg_statement')) === (await stored('agg_1m'));
+const statementAggregates = await stored('agg_statement');
+const same = statementAggregates === (await stored('agg_1m')) && statementAggregates === (await stored('agg_thread'));
 const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
 process.stdout.write(
   [
@@ -147,7 +157,7 @@ process.stdout.write(
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.name} | ${r.queries} | ${r.wallS.toFixed(1)} | ${r.influxCpuS.toFixed(1)} | ${r.ownCpuS.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.longestQueryMs.toFixed(0)} | ${r.loopP99Ms.toFixed(1)} / ${r.loopMaxMs.toFixed(1)} |`),
     '',
-    `The aggregates of the last way ${same ? 'are the same as' : '**differ from**'} those of the statement per group.`,
+    `The aggregates of the last two ways ${same ? 'are the same as' : '**differ from**'} those of the statement per group.`,
     '',
   ].join('\n'),
 );

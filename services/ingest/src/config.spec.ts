@@ -20,6 +20,13 @@ describe('ingest configuration: downsampling', () => {
     );
   });
 
+  it('downsamples in a worker thread unless told not to, and refuses what is not a yes or a no', () => {
+    expect(IngestConfigSchema.parse({}).DOWNSAMPLE_THREAD).toBe(true);
+    expect(IngestConfigSchema.parse({ DOWNSAMPLE_THREAD: 'false' }).DOWNSAMPLE_THREAD).toBe(false);
+    const r = IngestConfigSchema.safeParse({ DOWNSAMPLE_THREAD: 'sometimes' });
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['DOWNSAMPLE_THREAD']);
+  });
+
   it('takes a pause ratio of 0 (no pauses) and refuses a negative one', () => {
     expect(IngestConfigSchema.parse({ DOWNSAMPLE_PAUSE_RATIO: '0' }).DOWNSAMPLE_PAUSE_RATIO).toBe(0);
     expect(IngestConfigSchema.safeParse({ DOWNSAMPLE_PAUSE_RATIO: '-1' }).success).toBe(false);

@@ -43,6 +43,7 @@
  * | DOWNSAMPLE_AGENTS_PER_QUERY | 50             | agents per downsampling query: InfluxDB's cost is per series, so a run is many small queries instead of one that takes every core for seconds |
  * | DOWNSAMPLE_PAUSE_RATIO | 2                   | after each downsampling query, a pause this many times as long as the query took (0 = none), leaving InfluxDB CPU for writes and dashboards |
  * | DOWNSAMPLE_CATCH_UP_MS | 86400000 (24 h)     | how far back a run reaches after downsampling stopped (ingest or InfluxDB down) |
+ * | DOWNSAMPLE_THREAD   | true                       | read, aggregate and write each downsampling group in a worker thread, so that it never holds the event loop that answers pushes; false = on that loop |
  * | SHUTDOWN_TIMEOUT_MS | 10000                      | grace period on SIGTERM |
  * | MIGRATE_ONLY        | false                      | apply the InfluxDB migrations, then exit (Helm hook Job) |
  * | TLS_CERT_FILE, TLS_KEY_FILE | (none)             | PEM certificate and key: the port serves HTTPS only (renewed files are picked up) |
@@ -118,6 +119,7 @@ export const IngestConfigSchema = z.object({
   DOWNSAMPLE_AGENTS_PER_QUERY: positiveInt(50, 10_000),
   DOWNSAMPLE_PAUSE_RATIO: z.coerce.number().min(0).max(100).default(2),
   DOWNSAMPLE_CATCH_UP_MS: env.durationMs(24 * 3_600_000),
+  DOWNSAMPLE_THREAD: env.bool(true),
 });
 export type IngestConfig = z.output<typeof IngestConfigSchema>;
 export const INGEST_CONFIG = Symbol('INGEST_CONFIG');

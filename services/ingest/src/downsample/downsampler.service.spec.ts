@@ -8,6 +8,7 @@ import type { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import type { BackfillMarks } from './backfill-marks.service.js';
 import { ingestMetrics } from '../stats/ingest-metrics.js';
 import { DownsamplerService } from './downsampler.service.js';
+import { InProcessAggregator } from './aggregate-group.js';
 
 // The decisions of a run around its queries (unit: InfluxDB and Redis are stand-ins that record calls;
 // the queries themselves run against the real InfluxDB in test/queries.int-spec.ts).
@@ -50,7 +51,7 @@ function setup(backlog: number, failQuery = false) {
   const backpressure = { lastReading: { backlog, streamFill: 0, lagMs: 0 } } as BackpressureService;
   const schema = { isReady: true } as InfluxSchemaService;
   const backfill = { marked: async () => [], clear: async () => undefined } as unknown as BackfillMarks;
-  return { service: new DownsamplerService(influx, schema, backpressure, redis, backfill, config, logger, ingestMetrics(new Registry())), queries, writes, hash };
+  return { service: new DownsamplerService(influx, schema, backpressure, redis, backfill, config, logger, ingestMetrics(new Registry()), new InProcessAggregator(influx)), queries, writes, hash };
 }
 
 describe('DownsamplerService.run', () => {

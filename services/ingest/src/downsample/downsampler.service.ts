@@ -10,7 +10,7 @@ import { InfluxSchemaService } from '../influx/influx-schema.service.js';
 import { INGEST_REDIS } from '../stats/ingest-stats.service.js';
 import { INGEST_METRICS, type IngestMetrics } from '../stats/ingest-metrics.js';
 import { BackfillMarks } from './backfill-marks.service.js';
-import { BucketAggregator } from './bucket-aggregator.js';
+import { GROUP_AGGREGATOR, type GroupAggregator } from './aggregate-group.js';
 import { agentsStatement, chunked, downsampleLevels, downsampleStatement, nextRunAt, rawPointsStatement, runRange, type DownsampleLevel } from './downsample-plan.js';
 
 /** per level: when its last successful run began (epoch ms); one hash per InfluxDB database */
@@ -30,10 +30,10 @@ const QUERY_TIMEOUT_MS = 120_000;
 const WRITE_LINES = 5_000;
 /**
  * raw rows per chunk of InfluxDB's answer at most (InfluxDB also ends a chunk with each series). Each
- * chunk is parsed and aggregated in one go on the event loop that also serves ingest's requests, and
- * the loop is let go between chunks (InfluxClient.queryChunked), so one stays short: a series of 60
- * points (ten minutes of an agent pushing every 10 s) took 1.5 ms at the 99th percentile in
- * `bench/downsampling.mjs`'s setting (docs/benchmarks.md, item 45)
+ * chunk is parsed and aggregated in one go, and the loop is let go between chunks
+ * (InfluxClient.queryChunked), so one stays short: a series of 60 points (ten minutes of an agent
+ * pushing every 10 s) took 1.5 ms at the 99th percentile in `bench/downsampling.mjs`'s setting
+ * (docs/benchmarks.md, item 45). That matters where the loop is ingest's own (DOWNSAMPLE_THREAD off).
  */
 const CHUNK_ROWS = 1_000;
 /** marked agents one run takes on at most (the rest wait for the next run) */
@@ -64,6 +64,8 @@ export type RunOutcome = 'ok' | 'failed' | 'deferred' | 'elsewhere';
  *   once per function: it cost InfluxDB 3–5 times the CPU, and InfluxDB and the service together 2–4
  *   times (docs/benchmarks.md, item 45). A group whose points the aggregator cannot take exactly (an
  *   integer beyond 2^53, a field with two types) is left to that statement (`downsampleStatement`);
+ * - does that work in a worker thread (AggregatorThread; DOWNSAMPLE_THREAD), so that it never holds
+ *   the event loop answering pushes (item 48);
  * - waits while the writer is behind (its points are not in InfluxDB yet), up to 15 minutes;
  * - runs in one replica at a time (a lock in Redis; without Redis, every replica runs it: the results
  *   are the same, written twice).
@@ -90,6 +92,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(INGEST_METRICS) private readonly metrics: IngestMetrics,
+    @Inject(GROUP_AGGREGATOR) private readonly aggregator: GroupAggregator,
   ) {
     this.levels = downsampleLevels(config);
     this.rawRetentionMs = retentionMs(config.RAW_RETENTION);
@@ -108,6 +111,7 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
     this.stopped = true;
     clearInterval(this.timer);
     await this.running?.catch(() => undefined);
+    await this.aggregator.close();
   }
 
   /** Runs every level that is due (one run at a time in this replica). */
@@ -223,29 +227,25 @@ export class DownsamplerService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * One group's aggregates computed here from its raw points (BucketAggregator) and written into the
-   * level's retention policy, in parts as they complete. False when the points hold something the
-   * aggregator leaves to InfluxDB (see BucketAggregator); what was written by then is written again
-   * by the statement, which replaces it.
+   * One group's aggregates computed by ingest from its raw points (aggregateGroup, in the downsampling
+   * thread unless DOWNSAMPLE_THREAD is off) and written into the level's retention policy. False when
+   * the points hold something the aggregator leaves to InfluxDB (see BucketAggregator); what was
+   * written by then is written again by the statement, which replaces it.
    */
   private async aggregateHere(level: DownsampleLevel, agents: readonly string[], from: number, to: number, types: FieldTypesByMeasurement): Promise<boolean> {
     const db = this.config.INFLUX_DATABASE;
-    const aggregator = new BucketAggregator(level.bucketMs, types);
-    await this.influx.queryChunked(
-      rawPointsStatement(db, agents, from, to),
-      async (series) => {
-        aggregator.add(series);
-        if (aggregator.ready >= WRITE_LINES && !aggregator.unsupported) await this.influx.write(aggregator.take().join('\n'), level.rp);
-      },
-      { db, chunkSize: CHUNK_ROWS, timeoutMs: QUERY_TIMEOUT_MS },
-    );
-    const rest = aggregator.finish();
-    if (aggregator.unsupported) {
-      this.logger.debug({ level: level.rp, reason: aggregator.unsupported }, 'a downsampling group left to InfluxDB');
-      return false;
-    }
-    if (rest.length) await this.influx.write(rest.join('\n'), level.rp);
-    return true;
+    const outcome = await this.aggregator.aggregate({
+      statement: rawPointsStatement(db, agents, from, to),
+      db,
+      rp: level.rp,
+      bucketMs: level.bucketMs,
+      types,
+      chunkRows: CHUNK_ROWS,
+      writeLines: WRITE_LINES,
+      timeoutMs: QUERY_TIMEOUT_MS,
+    });
+    if (!outcome.here) this.logger.debug({ level: level.rp, reason: outcome.reason }, 'a downsampling group left to InfluxDB');
+    return outcome.here;
   }
 
   /** Levels whose last run (recorded in Redis) is more than a period ago are due now. */
