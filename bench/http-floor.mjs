@@ -23,6 +23,7 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { wholeNumbers } from './lib/args.mjs';
 import { steadyBody } from './lib/data.mjs';
 import { KeepAlivePool } from './lib/keepalive-client.mjs';
 
@@ -47,16 +48,7 @@ async function main() {
       variants: { type: 'string', default: VARIANTS.join(',') },
     },
   });
-  const requests = Number(opt.requests);
-  const connections = Number(opt.connections);
-  const repeats = Number(opt.repeats);
-  for (const [k, v] of [
-    ['requests', requests],
-    ['connections', connections],
-    ['repeats', repeats],
-  ]) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a whole number ≥ 1`);
-  }
+  const { requests, connections, repeats } = wholeNumbers(opt, ['requests', 'connections', 'repeats']);
   const variants = opt.variants.split(',').filter(Boolean);
   const unknown = variants.filter((v) => !VARIANTS.includes(v));
   if (unknown.length) throw new Error(`unknown variant ${unknown.join(', ')}; known: ${VARIANTS.join(', ')}`);

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { PROFILES, ensureInfra, portOpen, stopInfra } from '../scripts/lib/infra.mjs';
 import { ensureSecrets } from '../scripts/lib/setup.mjs';
 import { startStack } from '../scripts/lib/stack.mjs';
+import { wholeNumbers } from './lib/args.mjs';
 import { steadyBody } from './lib/data.mjs';
 import { KeepAlivePool } from './lib/keepalive-client.mjs';
 import { buildServices, mintKeys, serviceSettings } from './lib/stack-setup.mjs';
@@ -31,16 +32,7 @@ const { values: opt } = parseArgs({
     'no-build': { type: 'boolean', default: false },
   },
 });
-const requests = Number(opt.requests);
-const connections = Number(opt.connections);
-const repeats = Number(opt.repeats);
-for (const [k, v] of [
-  ['requests', requests],
-  ['connections', connections],
-  ['repeats', repeats],
-]) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a whole number ≥ 1`);
-}
+const { requests, connections, repeats } = wholeNumbers(opt, ['requests', 'connections', 'repeats']);
 const extraEnv = serviceSettings(opt.env);
 const say = (m) => process.stdout.write(`\x1b[36m[request-cost]\x1b[0m ${m}\n`);
 const profile = PROFILES.bench;
