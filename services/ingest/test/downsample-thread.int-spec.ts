@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { INestApplication } from '@nestjs/common';
 import { createLogger } from '@agentmon/observability';
-import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
+import { TEST_INFRA } from '../../../test/support/test-env.js';
+import { ingestTestEnv } from './support/ingest-env.js';
 
 type IngestApp = typeof import('../src/ingest-app.js');
 type Config = typeof import('../src/config.js');
@@ -47,15 +48,7 @@ beforeAll(async () => {
   await influxql(`DROP DATABASE "${DB}"`);
   redis = new Redis(TEST_INFRA.redisUrl);
   await redis.del(built.downsampler.downsampleDoneKey(DB));
-  const cfg = config.loadIngestConfig({
-    PORT: String(INTEGRATION_PORTS.ingest),
-    HTTP_HOST: '127.0.0.1',
-    NATS_URL: TEST_INFRA.natsUrl,
-    REDIS_URL: TEST_INFRA.redisUrl,
-    INFLUX_URL: TEST_INFRA.influxUrl,
-    INFLUX_DATABASE: DB,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-  });
+  const cfg = config.loadIngestConfig(ingestTestEnv(DB));
   app = await ingestApp.startIngest(cfg, createLogger('ingest', cfg.LOG_LEVEL));
 }, 60_000);
 

@@ -14,6 +14,7 @@ import { RpcClient, RpcHandler } from '@agentmon/messaging';
 import { createLogger } from '@agentmon/observability';
 import { INTEGRATION_PORTS, TEST_INFRA } from '../../../test/support/test-env.js';
 import { resetStreams } from '../../../test/support/nats.js';
+import { ingestTestEnv } from './support/ingest-env.js';
 import { loadIngestConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-app.js';
 import { DownsamplerService, downsampleDoneKey, downsampleLockKey } from '../src/downsample/downsampler.service.js';
@@ -104,18 +105,13 @@ beforeAll(async () => {
     logger: false,
   } as never);
   await doubles.listen();
-  const config = loadIngestConfig({
-    PORT: String(INTEGRATION_PORTS.ingest),
-    HTTP_HOST: '127.0.0.1',
-    NATS_URL: TEST_INFRA.natsUrl,
-    REDIS_URL: TEST_INFRA.redisUrl,
-    INFLUX_URL: TEST_INFRA.influxUrl,
-    INFLUX_DATABASE: DB,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    WRITE_FLUSH_MS: '100',
-    // one agent per downsampling query, so that each agent's points are a group of their own
-    DOWNSAMPLE_AGENTS_PER_QUERY: '1',
-  });
+  const config = loadIngestConfig(
+    ingestTestEnv(DB, {
+      WRITE_FLUSH_MS: '100',
+      // one agent per downsampling query, so that each agent's points are a group of their own
+      DOWNSAMPLE_AGENTS_PER_QUERY: '1',
+    }),
+  );
   app = await startIngest(config, createLogger('ingest', config.LOG_LEVEL));
   rpc = new RpcClient(TEST_INFRA.natsUrl, 10_000, 'ingest-queries-test');
   await rpc.connect();
