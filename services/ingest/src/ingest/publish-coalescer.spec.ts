@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { TelemetryAgentsSchema, TelemetryLines, encodePoint, type AgentInfo, type StoredPoint, type TelemetryAgents } from '@agentmon/contracts';
 import { LINES_SUBJECT } from '@agentmon/contracts';
 import { AGENTS_SUBJECT, type StreamMessage } from './batch-chunks.js';
@@ -31,6 +32,13 @@ function part(agent: AgentInfo, values: number[], receivedAt = 1000, source: Coa
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+/**
+ * For the tests of lingerMs: the clock (setTimeout, performance.now) moves only when a test moves it,
+ * so a slow or busy machine cannot stretch the moments between two calls past lingerMs; setImmediate
+ * (tick) stays real
+ */
+const fakeClock = () => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+afterEach(() => jest.useRealTimers());
 
 describe('PublishCoalescer', () => {
   it('publishes a lone request at once, as its own message', async () => {
@@ -112,6 +120,7 @@ describe('PublishCoalescer', () => {
   });
 
   it('under load, lets the next group gather for lingerMs; a lone request lingers only within lingerMs of the last publish', async () => {
+    fakeClock();
     const { coalescer, publishes, points } = harness(1024 * 1024, undefined, 30);
     const first = coalescer.submit(part({ id: 'a1' }, [1]));
     await tick();
@@ -123,13 +132,15 @@ describe('PublishCoalescer', () => {
     const third = coalescer.submit(part({ id: 'a3' }, [3]));
     await tick();
     expect(publishes).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 60));
+    await jest.advanceTimersByTimeAsync(29);
+    expect(publishes).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(31);
     expect(publishes).toHaveLength(2);
     expect(points(1).map((p) => p.agent_id)).toEqual(['a2', 'a3']);
     publishes[1]!.resolve();
     await Promise.all([second, third]);
     // quiet for longer than lingerMs since the last publish began: the next lone request goes at once
-    await new Promise((r) => setTimeout(r, 40));
+    await jest.advanceTimersByTimeAsync(40);
     const lone = coalescer.submit(part({ id: 'a4' }, [4]));
     await tick();
     expect(publishes).toHaveLength(3);
@@ -138,17 +149,22 @@ describe('PublishCoalescer', () => {
   });
 
   it('lets a request that comes within lingerMs of the last publish gather for the rest of that time', async () => {
+    fakeClock();
     const { coalescer, publishes, points } = harness(1024 * 1024, undefined, 30);
     const first = coalescer.submit(part({ id: 'a1' }, [1]));
     await tick();
     publishes[0]!.resolve();
     await first;
     await tick(); // the first publish is over, and nothing waited for it; but it began a moment ago
+    await jest.advanceTimersByTimeAsync(10);
     const soon = coalescer.submit(part({ id: 'a2' }, [2]));
     await tick();
     expect(publishes).toHaveLength(1);
     const alsoSoon = coalescer.submit(part({ id: 'a3' }, [3]));
-    await new Promise((r) => setTimeout(r, 45));
+    // the rest of the 30 ms since the first publish began: 20 more
+    await jest.advanceTimersByTimeAsync(19);
+    expect(publishes).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
     expect(publishes).toHaveLength(2);
     expect(points(1).map((p) => p.agent_id)).toEqual(['a2', 'a3']);
     publishes[1]!.resolve();
