@@ -31,6 +31,7 @@ import { PROFILES } from '../scripts/lib/infra.mjs';
 import { steadySeries } from './lib/data.mjs';
 import { influxQuery, influxdCpuMs } from './lib/influx.mjs';
 import { InProcessAggregator } from '../services/ingest/dist/downsample/aggregate-group.js';
+import { downsampleStatement, rawPointsStatement } from '../services/ingest/dist/downsample/downsample-plan.js';
 import { AggregatorThread } from '../services/ingest/dist/downsample/aggregator-thread.js';
 import { InfluxClient } from '../services/ingest/dist/influx/influx.client.js';
 
@@ -66,19 +67,19 @@ async function seed(now) {
   if (lines.length) await flush();
 }
 
-const statement = (where, from, to, rp) =>
-  `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO "${DB}"."${rp}".:MEASUREMENT FROM "${DB}"."raw"./.*/ ` +
-  `WHERE ${where ? `(${where}) AND ` : ''}time >= ${from}ms AND time < ${to}ms GROUP BY time(1m), *`;
+/** the former continuous query's statement, over every agent */
+const singleStatement = (from, to) =>
+  `SELECT mean(*), min(*), max(*), count(*), sum(*) INTO "${DB}"."agg_single".:MEASUREMENT FROM "${DB}"."raw"./.*/ WHERE time >= ${from}ms AND time < ${to}ms GROUP BY time(1m), *`;
 
 const influx = new InfluxClient({ url: INFLUX, database: DB, timeoutMs: 300_000 });
+/** a job of the service's (chunks of 1,000 rows and writes of 5,000 lines: CHUNK_ROWS, WRITE_LINES of downsampler.service.ts) */
+const job = (statement, types, rp) => ({ statement, db: DB, rp, bucketMs: M, types, chunkRows: 1_000, writeLines: 5_000, timeoutMs: 300_000 });
 /**
  * The service's way for one group (services/ingest/src/downsample: aggregateGroup), on this thread
  * (DOWNSAMPLE_THREAD=false) or in the downsampling thread (AggregatorThread, the default since item 48)
  */
-async function readAndAggregate(aggregator, where, from, to, types, rp) {
-  // chunks of 1,000 rows and writes of 5,000 lines, as the service's (CHUNK_ROWS, WRITE_LINES of downsampler.service.ts)
-  const statement = `SELECT * FROM "${DB}"."raw"./.*/ WHERE (${where}) AND time >= ${from}ms AND time < ${to}ms GROUP BY *`;
-  const outcome = await aggregator.aggregate({ statement, db: DB, rp, bucketMs: M, types, chunkRows: 1_000, writeLines: 5_000, timeoutMs: 300_000 });
+async function readAndAggregate(aggregator, agents, from, to, types, rp) {
+  const outcome = await aggregator.aggregate(job(rawPointsStatement(DB, agents, from, to), types, rp));
   if (!outcome.here) throw new Error(`the aggregator gave up: ${outcome.reason}`);
 }
 
@@ -111,36 +112,39 @@ await seed(now);
 const from = Math.floor((now - M - POINTS * 10_000 - M) / M) * M;
 const to = Math.ceil(now / M) * M;
 const ids = Array.from({ length: AGENTS }, (_, a) => `bench-agent-${String(a).padStart(5, '0')}`);
+/** the agents of each query, as the service groups them */
 const groups = [];
-for (let i = 0; i < ids.length; i += PER_QUERY) groups.push(ids.slice(i, i + PER_QUERY).map((id) => `"agent_id" = '${id}'`).join(' OR '));
+for (let i = 0; i < ids.length; i += PER_QUERY) groups.push(ids.slice(i, i + PER_QUERY));
 const rows = [];
 if (values.variants) {
   const range = `time >= ${from}ms AND time < ${to}ms`;
   const raw = `"${DB}"."raw"./.*/`;
   const all = 'mean(*), min(*), max(*), count(*), sum(*)';
-  const regex = (g) => `"agent_id" =~ /^(?:${[...g.matchAll(/'([^']*)'/g)].map((m) => m[1]).join('|')})$/`;
+  const regex = (g) => `"agent_id" =~ /^(?:${g.join('|')})$/`;
+  const where = (g) => g.map((id) => `"agent_id" = '${id}'`).join(' OR ');
   const variants = [
-    ['the statement per group, as the downsampler had it', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
-    ['… without INTO', (g) => `SELECT ${all} FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
+    ['the statement per group, as the downsampler had it', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM ${raw} WHERE (${where(g)}) AND ${range} GROUP BY time(1m), *`],
+    ['… without INTO', (g) => `SELECT ${all} FROM ${raw} WHERE (${where(g)}) AND ${range} GROUP BY time(1m), *`],
     ['… the agents as one regular expression', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM ${raw} WHERE ${regex(g)} AND ${range} GROUP BY time(1m), *`],
-    ['… the two measurements named instead of /.*/', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM "${DB}"."raw"."agent_metrics", "${DB}"."raw"."performance_metrics" WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
-    ['mean(*) alone', (g) => `SELECT mean(*) FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
-    ['count(*) alone', (g) => `SELECT count(*) FROM ${raw} WHERE (${g}) AND ${range} GROUP BY time(1m), *`],
-    ['the raw points, SELECT * … GROUP BY *', (g) => `SELECT * FROM ${raw} WHERE (${g}) AND ${range} GROUP BY *`],
+    ['… the two measurements named instead of /.*/', (g) => `SELECT ${all} INTO "${DB}"."agg_statement".:MEASUREMENT FROM "${DB}"."raw"."agent_metrics", "${DB}"."raw"."performance_metrics" WHERE (${where(g)}) AND ${range} GROUP BY time(1m), *`],
+    ['mean(*) alone', (g) => `SELECT mean(*) FROM ${raw} WHERE (${where(g)}) AND ${range} GROUP BY time(1m), *`],
+    ['count(*) alone', (g) => `SELECT count(*) FROM ${raw} WHERE (${where(g)}) AND ${range} GROUP BY time(1m), *`],
+    ['the raw points, SELECT * … GROUP BY *', (g) => `SELECT * FROM ${raw} WHERE (${where(g)}) AND ${range} GROUP BY *`],
   ];
   for (const [name, q] of variants) {
     const r = await measure(name, groups.map((g) => () => query(q(g))));
     process.stdout.write(`variant: ${name}: ${((r.influxCpuS * 1e6) / AGENTS).toFixed(0)} µs of InfluxDB CPU per agent (${r.influxCpuS.toFixed(2)} s over ${r.queries} queries)\n`);
   }
 }
-if (!values['no-single']) rows.push(await measure('one statement over every agent (the former continuous query)', [() => query(statement('', from, to, 'agg_single'))]));
-rows.push(await measure(`one statement per ${PER_QUERY} agents (the downsampler until item 45)`, groups.map((g) => () => query(statement(g, from, to, 'agg_statement')))));
+if (!values['no-single']) rows.push(await measure('one statement over every agent (the former continuous query)', [() => query(singleStatement(from, to))]));
+const statementLevel = { rp: 'agg_statement', bucketMs: M };
+rows.push(await measure(`one statement per ${PER_QUERY} agents (the downsampler until item 45)`, groups.map((g) => () => query(downsampleStatement(DB, statementLevel, g, from, to)))));
 const types = await influx.fieldTypes(DB, 'raw');
 const here = new InProcessAggregator(influx);
 rows.push(await measure(`per ${PER_QUERY} agents, raw points read once and aggregated by the service's code on the event loop (item 45; DOWNSAMPLE_THREAD=false)`, groups.map((g) => () => readAndAggregate(here, g, from, to, types, 'agg_1m'))));
 const thread = new AggregatorThread({ url: INFLUX, database: DB, timeoutMs: 300_000 }, console);
 // the thread's start (a new V8 isolate, the client's modules) is paid once per process: not in the figures
-await thread.aggregate({ statement: `SELECT * FROM "${DB}"."raw"./.*/ WHERE time < 0ms GROUP BY *`, db: DB, rp: 'agg_thread', bucketMs: M, types, chunkRows: 1_000, writeLines: 5_000, timeoutMs: 300_000 });
+await thread.aggregate(job(rawPointsStatement(DB, ['none'], 0, 1), types, 'agg_thread'));
 rows.push(await measure(`… the same in the downsampling thread (since item 48)`, groups.map((g) => () => readAndAggregate(thread, g, from, to, types, 'agg_thread'))));
 await thread.close();
 // the service's aggregates are InfluxDB's own (bench/lib/influx.mjs answers with full precision)
